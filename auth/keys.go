@@ -1,0 +1,75 @@
+package auth
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+
+	"github.com/tenantry/tenantry/store"
+)
+
+// loadKeys reads every live signing key, creating the first one if there
+// is none. Replicas racing at first start each insert one; both are valid.
+func (i *Issuer) loadKeys(ctx context.Context) error {
+	stored, err := i.store.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if len(stored) == 0 {
+		k, err := i.newKey(ctx)
+		if err != nil {
+			return err
+		}
+		stored = []store.SigningKey{k}
+	}
+	public := map[string]ed25519.PublicKey{}
+	for _, k := range stored {
+		public[k.KID] = ed25519.PublicKey(k.Public)
+	}
+	newest := stored[0]
+	seed, err := i.sealer.Open(newest.Private, []byte("signing_key:"+newest.KID))
+	if err != nil {
+		return fmt.Errorf("open signing key %s: %w", newest.KID, err)
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.public = public
+	i.kid, i.private = newest.KID, ed25519.NewKeyFromSeed(seed)
+	return nil
+}
+
+func (i *Issuer) newKey(ctx context.Context) (store.SigningKey, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("generate signing key: %w", err)
+	}
+	kid := store.NewID("kid")
+	sealed, err := i.sealer.Seal(priv.Seed(), []byte("signing_key:"+kid))
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("seal signing key: %w", err)
+	}
+	k := store.SigningKey{KID: kid, Private: sealed, Public: pub}
+	if err := i.store.InsertSigningKey(ctx, k); err != nil {
+		return store.SigningKey{}, err
+	}
+	return k, nil
+}
+
+// publicKey returns the key kid, reloading once if it is unknown (another
+// replica may have created it).
+func (i *Issuer) publicKey(ctx context.Context, kid string) (ed25519.PublicKey, bool) {
+	i.mu.RLock()
+	k, ok := i.public[kid]
+	i.mu.RUnlock()
+	if ok {
+		return k, true
+	}
+	if err := i.loadKeys(ctx); err != nil {
+		return nil, false
+	}
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	k, ok = i.public[kid]
+	return k, ok
+}

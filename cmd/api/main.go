@@ -1,0 +1,10 @@
+// Command api serves tenantry's HTTP API (stateless; run N replicas).
+// Configuration is read from the environment; see cmd/internal/env.
+package main
+
+import (
+	"github.com/tenantry/tenantry/cmd/internal/env"
+	"github.com/tenantry/tenantry/node"
+)
+
+func main() { env.Main(node.Config{API: true, Migrate: true}) }

@@ -1,0 +1,124 @@
+// Package env reads tenantry's configuration from the environment; only
+// cmd/* reads the environment.
+//
+//	DATABASE_URL               Postgres (default postgres://postgres@127.0.0.1:5432/tenantry?sslmode=disable)
+//	NATS_URL                   NATS (default nats://127.0.0.1:4222; `tenantry dev` embeds its own)
+//	TENANTRY_MASTER_KEY        master key(s) sealing secrets: "id:base64[,id:base64…]"
+//	TENANTRY_ADDR              api listen address (default 127.0.0.1:8080)
+//	TENANTRY_STREAM_REPLICAS   JetStream replicas (default 1; 3 on a cluster)
+//	TENANTRY_ISSUER            JWT issuer (default tenantry)
+//	TENANTRY_WORKER_CONCURRENCY jobs run at once per worker (default 8)
+//	TENANTRY_LOG_LEVEL         debug|info|warn|error (default info)
+//	TENANTRY_DATA_DIR          `tenantry dev` state directory (default ./.tenantry)
+package env
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/tenantry/tenantry/node"
+)
+
+// DefaultDatabaseURL is used when DATABASE_URL is unset.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/tenantry?sslmode=disable"
+
+// Get returns the variable name, or def when it is unset or empty.
+func Get(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// DataDir is where `tenantry dev` keeps its state.
+func DataDir() string { return Get("TENANTRY_DATA_DIR", ".tenantry") }
+
+// MasterKey returns TENANTRY_MASTER_KEY, or the dev key file's content.
+func MasterKey() string {
+	if v := os.Getenv("TENANTRY_MASTER_KEY"); v != "" {
+		return v
+	}
+	b, err := os.ReadFile(filepath.Join(DataDir(), "master.key"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// Config fills cfg (whose roles are set) from the environment.
+func Config(cfg node.Config) (node.Config, error) {
+	cfg.DatabaseURL = Get("DATABASE_URL", DefaultDatabaseURL)
+	cfg.NATSURL = Get("NATS_URL", "nats://127.0.0.1:4222")
+	cfg.MasterKey = MasterKey()
+	cfg.Addr = Get("TENANTRY_ADDR", "127.0.0.1:8080")
+	cfg.Auth.Issuer = os.Getenv("TENANTRY_ISSUER")
+	var err error
+	if cfg.StreamReplicas, err = intVar("TENANTRY_STREAM_REPLICAS", 1); err != nil {
+		return cfg, err
+	}
+	if cfg.Jobs.Consumer.Concurrency, err = intVar("TENANTRY_WORKER_CONCURRENCY", 8); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+func intVar(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s=%q: want a positive integer", name, v)
+	}
+	return n, nil
+}
+
+// Logger builds the process logger: JSON, at TENANTRY_LOG_LEVEL.
+func Logger() (*zap.Logger, error) {
+	cfg := zap.NewProductionConfig()
+	cfg.EncoderConfig.TimeKey, cfg.EncoderConfig.EncodeTime = "ts", zapcore.ISO8601TimeEncoder
+	if err := cfg.Level.UnmarshalText([]byte(Get("TENANTRY_LOG_LEVEL", "info"))); err != nil {
+		return nil, fmt.Errorf("TENANTRY_LOG_LEVEL: %w", err)
+	}
+	return cfg.Build()
+}
+
+// Main runs the roles set in cfg until SIGINT or SIGTERM, then stops
+// them; it exits non-zero if they cannot start.
+func Main(cfg node.Config) {
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "tenantry:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg node.Config) error {
+	log, err := Logger()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	if cfg, err = Config(cfg); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := node.Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	n.Stop()
+	return nil
+}

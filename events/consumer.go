@@ -1,0 +1,159 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// Msg is one delivery handed to a Handler.
+type Msg struct {
+	Subject   string
+	Header    nats.Header
+	Data      []byte
+	Stream    string
+	Sequence  uint64 // stream sequence
+	Delivered int    // 1 on the first delivery
+	// Last is true on the final delivery: if the handler fails now, the
+	// message goes to the DLQ.
+	Last bool
+}
+
+// Handler processes one message; its return value decides the message's
+// fate: nil → Ack; an error wrapped by Permanent → Term and a copy to the
+// DLQ; any other error → Nak with exponential backoff, and Term plus DLQ
+// once MaxDeliver deliveries have failed. Handlers never ack by hand.
+type Handler func(ctx context.Context, m *Msg) error
+
+// ConsumerConfig configures a durable pull consumer. Zero values take the
+// documented defaults.
+type ConsumerConfig struct {
+	Stream      string
+	Durable     string
+	Filter      []string
+	Concurrency int           // handlers running at once; default 8
+	AckWait     time.Duration // redelivery after silence; default 30s, heartbeats every AckWait/3
+	MaxDeliver  int           // deliveries before DLQ; default 8
+	BackoffBase time.Duration // first Nak delay; default 1s, doubling
+	BackoffMax  time.Duration // Nak delay cap; default 5m
+	DrainWait   time.Duration // how long Stop waits for in-flight handlers; default 30s
+}
+
+func (c *ConsumerConfig) defaults() {
+	setDefault(&c.Concurrency, 8)
+	setDefault(&c.AckWait, 30*time.Second)
+	setDefault(&c.MaxDeliver, 8)
+	setDefault(&c.BackoffBase, time.Second)
+	setDefault(&c.BackoffMax, 5*time.Minute)
+	setDefault(&c.DrainWait, 30*time.Second)
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Consumer runs a Handler over a durable pull consumer with bounded
+// concurrency. Start it once; Stop drains it.
+type Consumer struct {
+	js      jetstream.JetStream
+	cfg     ConsumerConfig
+	handler Handler
+	log     *zap.Logger
+
+	cons     jetstream.Consumer
+	iter     jetstream.MessagesContext
+	work     context.Context // handlers' context, cancelled if draining overruns
+	cancel   context.CancelFunc
+	loop     sync.WaitGroup
+	inflight sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// NewConsumer returns a consumer that will run h; call Start.
+func NewConsumer(js jetstream.JetStream, cfg ConsumerConfig, h Handler, log *zap.Logger) *Consumer {
+	cfg.defaults()
+	return &Consumer{js: js, cfg: cfg, handler: h, log: log.With(zap.String("consumer", cfg.Durable))}
+}
+
+// Start creates or updates the durable consumer and starts pulling.
+func (c *Consumer) Start(ctx context.Context) error {
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.cfg.Stream, jetstream.ConsumerConfig{
+		Durable: c.cfg.Durable, FilterSubjects: c.cfg.Filter, AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: c.cfg.AckWait, MaxDeliver: c.cfg.MaxDeliver, MaxAckPending: c.cfg.Concurrency * 4,
+	})
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", c.cfg.Durable, err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.Concurrency))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", c.cfg.Durable, err)
+	}
+	c.cons, c.iter = cons, iter
+	c.work, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	c.loop.Add(1)
+	go c.run()
+	return nil
+}
+
+// Stop stops pulling, lets buffered and in-flight messages finish (up to
+// DrainWait, then cancels their context), and returns when every handler
+// has returned. Safe to call twice.
+func (c *Consumer) Stop() {
+	c.stopOnce.Do(func() {
+		if c.iter == nil {
+			return
+		}
+		c.iter.Drain()
+		done := make(chan struct{})
+		go func() { c.loop.Wait(); c.inflight.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(c.cfg.DrainWait):
+			c.log.Warn("drain timed out; cancelling in-flight handlers")
+			c.cancel()
+			<-done
+		}
+		c.cancel()
+	})
+}
+
+// Lag returns how many messages wait for this consumer: not yet delivered
+// plus delivered and not yet acknowledged.
+func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
+	info, err := c.cons.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("consumer info: %w", err)
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
+func (c *Consumer) run() {
+	defer c.loop.Done()
+	slots := make(chan struct{}, c.cfg.Concurrency)
+	for {
+		slots <- struct{}{}
+		msg, err := c.iter.Next()
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			return
+		}
+		if err != nil {
+			<-slots
+			c.log.Warn("pull", zap.Error(err))
+			continue
+		}
+		c.inflight.Add(1)
+		go func() {
+			defer func() { <-slots; c.inflight.Done() }()
+			c.handle(msg)
+		}()
+	}
+}

@@ -1,0 +1,43 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tenantry/tenantry"
+)
+
+// Publisher publishes tenantry messages to JetStream and waits for the
+// stream's acknowledgement. It is safe for concurrent use.
+type Publisher struct {
+	js      jetstream.JetStream
+	timeout time.Duration
+}
+
+// NewPublisher returns a publisher whose publishes give up after timeout
+// when ctx has no earlier deadline (NATS may be reconnecting).
+func NewPublisher(js jetstream.JetStream, timeout time.Duration) *Publisher {
+	return &Publisher{js: js, timeout: timeout}
+}
+
+// Publish sends m with Nats-Msg-Id = m.ID, so a second publish of the same
+// message within the stream's duplicate window is dropped. It returns
+// EUNAVAILABLE-wrapped errors when JetStream does not acknowledge.
+func (p *Publisher) Publish(ctx context.Context, m tenantry.Message) error {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}
+	for k, v := range m.Header {
+		if v != "" {
+			msg.Header.Set(k, v)
+		}
+	}
+	if _, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(m.ID)); err != nil {
+		return fmt.Errorf("publish %s: %w", m.Subject, err)
+	}
+	return nil
+}

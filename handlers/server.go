@@ -1,0 +1,116 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/tenantry/tenantry"
+	"github.com/tenantry/tenantry/auth"
+	"github.com/tenantry/tenantry/store"
+)
+
+// Config configures the API. Zero values take the documented defaults.
+type Config struct {
+	MaxBodyBytes    int64         // request body limit; default 1 MiB
+	AccountTokenTTL time.Duration // lifetime of client-side account tokens; default 1h
+	CORSRefresh     time.Duration // how often partners' CORS origins are reloaded; default 5s
+}
+
+// Validate fills defaults.
+func (c *Config) Validate() error {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.AccountTokenTTL <= 0 {
+		c.AccountTokenTTL = time.Hour
+	}
+	if c.CORSRefresh <= 0 {
+		c.CORSRefresh = 5 * time.Second
+	}
+	return nil
+}
+
+// ReadyCheck reports whether a dependency is usable; /readyz runs them.
+type ReadyCheck func(ctx context.Context) error
+
+// Server holds the API's dependencies. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	store   *store.Store
+	issuer  *auth.Issuer
+	pub     tenantry.Publisher
+	ready   map[string]ReadyCheck
+	log     *zap.Logger
+	metrics *httpMetrics
+	gather  prometheus.Gatherer
+	cors    *corsOrigins
+}
+
+// New returns the API server. reg and gather are the Prometheus registry
+// the API's metrics go to and the one /metrics exposes.
+func New(cfg Config, st *store.Store, issuer *auth.Issuer, pub tenantry.Publisher, ready map[string]ReadyCheck,
+	reg prometheus.Registerer, gather prometheus.Gatherer, log *zap.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m, err := newHTTPMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, store: st, issuer: issuer, pub: pub, ready: ready, log: log,
+		metrics: m, gather: gather, cors: newCORSOrigins(st, cfg.CORSRefresh)}, nil
+}
+
+// Router returns the API's routes.
+func (s *Server) Router() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.requestID, s.observe, s.recoverer)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, tenantry.Errorf(tenantry.ENOTFOUND, "no route for %s", r.URL.Path))
+	})
+	r.MethodNotAllowed(s.methodNotAllowed)
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.wrap(s.readyz))
+	r.Handle("/metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}))
+	r.Route("/api", func(r chi.Router) {
+		r.Use(s.corsHeaders, s.authenticate)
+		r.Group(func(r chi.Router) {
+			r.Use(s.partnerOnly)
+			r.Post("/subaccount", s.wrap(s.idempotent(s.createSubaccount)))
+			r.Get("/subaccount", s.wrap(s.listSubaccounts))
+			r.Get("/subaccount/token", s.wrap(s.subaccountTokenByExternalID))
+			r.Put("/subaccount/{id}", s.wrap(s.updateSubaccount))
+			r.Delete("/subaccount/{id}", s.wrap(s.deleteSubaccount))
+			r.Get("/subaccount/{id}/token", s.wrap(s.subaccountToken))
+		})
+		r.Get("/subaccount/{id}", s.wrap(s.getSubaccount))
+		r.Get("/jobs/{id}", s.wrap(s.getJob))
+	})
+	return r
+}
+
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, problem{Type: "urn:tenantry:problem:method_not_allowed", Title: "Method Not Allowed",
+		Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not supported on " + r.URL.Path,
+		Code: "method_not_allowed", RequestID: requestID(r.Context())})
+}
+
+// accept publishes an accepted command after its transaction committed.
+// A failed publish is not the client's problem: the command is durable in
+// the outbox and the scheduler re-publishes it.
+func (s *Server) accept(ctx context.Context, m tenantry.Message) {
+	if err := s.pub.Publish(ctx, m); err != nil {
+		s.log.Warn("publish after commit failed; the scheduler will re-publish",
+			zap.String("id", m.ID), zap.String("request_id", requestID(ctx)), zap.Error(err))
+		return
+	}
+	if err := s.store.MarkPublished(ctx, m.ID); err != nil {
+		s.log.Warn("mark published", zap.String("id", m.ID), zap.Error(err))
+	}
+}

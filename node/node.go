@@ -1,0 +1,207 @@
+// Package node is tenantry's composition root: it builds the roles (api,
+// worker, scheduler) from a Config over one Postgres store and one NATS
+// connection, starts them, and stops them in reverse order. cmd/api,
+// cmd/worker and cmd/scheduler each run one role; `tenantry dev` and the
+// end-to-end tests run all three in one process.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/tenantry/tenantry/auth"
+	"github.com/tenantry/tenantry/events"
+	"github.com/tenantry/tenantry/handlers"
+	"github.com/tenantry/tenantry/scheduler"
+	"github.com/tenantry/tenantry/secret"
+	"github.com/tenantry/tenantry/store"
+	"github.com/tenantry/tenantry/worker"
+)
+
+// Config says which roles to run and what they connect to.
+type Config struct {
+	API, Worker, Scheduler bool
+
+	DatabaseURL    string // required
+	NATSURL        string // required
+	MasterKey      string // TENANTRY_MASTER_KEY; required for the api role
+	Addr           string // api listen address; default 127.0.0.1:8080
+	StreamReplicas int    // 1 on one server, 3 on a cluster; default 1
+	Migrate        bool   // apply migrations at start
+	PublishTimeout time.Duration
+
+	HTTP      handlers.Config
+	Auth      auth.Config
+	Jobs      worker.Config
+	Schedule  scheduler.Config
+	ShutdownT time.Duration // how long Stop waits for each role; default 30s
+}
+
+// Validate fills defaults and reports what is missing.
+func (c *Config) Validate() error {
+	if c.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is required")
+	}
+	if c.NATSURL == "" {
+		return errors.New("NATS_URL is required")
+	}
+	if c.API && c.MasterKey == "" {
+		return errors.New("TENANTRY_MASTER_KEY is required for the api role (generate one with `tenantry masterkey`)")
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.StreamReplicas <= 0 {
+		c.StreamReplicas = 1
+	}
+	if c.PublishTimeout <= 0 {
+		c.PublishTimeout = 2 * time.Second
+	}
+	if c.ShutdownT <= 0 {
+		c.ShutdownT = 30 * time.Second
+	}
+	return nil
+}
+
+// Node is a running set of roles.
+type Node struct {
+	cfg    Config
+	log    *zap.Logger
+	Store  *store.Store
+	Issuer *auth.Issuer // nil unless the api role runs
+	nc     *nats.Conn
+
+	ln     net.Listener
+	srv    *http.Server
+	served chan error
+	work   *worker.Worker
+	sched  *scheduler.Scheduler
+}
+
+// Start connects, builds and starts the configured roles. The API
+// listener is bound before Start returns, so a bad address fails here.
+func Start(ctx context.Context, cfg Config, log *zap.Logger) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: log}
+	if err := n.start(ctx); err != nil {
+		n.Stop()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) start(ctx context.Context) error {
+	var err error
+	if n.Store, err = store.Open(ctx, n.cfg.DatabaseURL); err != nil {
+		return err
+	}
+	if n.cfg.Migrate {
+		if err := n.Store.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	nc, js, err := events.Connect(n.cfg.NATSURL, "tenantry")
+	if err != nil {
+		return err
+	}
+	n.nc = nc
+	if err := events.EnsureStreams(ctx, js, n.cfg.StreamReplicas); err != nil {
+		return err
+	}
+	pub := events.NewPublisher(js, n.cfg.PublishTimeout)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if n.cfg.Worker {
+		if n.work, err = worker.New(n.cfg.Jobs, n.Store, js, pub, reg, n.log.Named("worker")); err != nil {
+			return err
+		}
+		if err := n.work.Start(ctx); err != nil {
+			return err
+		}
+	}
+	if n.cfg.Scheduler {
+		n.sched = scheduler.New(n.cfg.Schedule, n.Store, pub, n.log.Named("scheduler"))
+		if err := n.sched.Start(ctx); err != nil {
+			return err
+		}
+	}
+	if n.cfg.API {
+		return n.startAPI(ctx, pub, reg)
+	}
+	return nil
+}
+
+func (n *Node) startAPI(ctx context.Context, pub *events.Publisher, reg *prometheus.Registry) error {
+	sealer, err := secret.ParseMasterKeys(n.cfg.MasterKey)
+	if err != nil {
+		return fmt.Errorf("TENANTRY_MASTER_KEY: %w", err)
+	}
+	if n.Issuer, err = auth.NewIssuer(ctx, n.cfg.Auth, n.Store, sealer, nil); err != nil {
+		return err
+	}
+	ready := map[string]handlers.ReadyCheck{
+		"postgres": n.Store.Ping,
+		"nats": func(context.Context) error {
+			if !n.nc.IsConnected() {
+				return errors.New("nats disconnected")
+			}
+			return nil
+		},
+	}
+	api, err := handlers.New(n.cfg.HTTP, n.Store, n.Issuer, pub, ready, reg, reg, n.log.Named("api"))
+	if err != nil {
+		return err
+	}
+	if n.ln, err = net.Listen("tcp", n.cfg.Addr); err != nil {
+		return fmt.Errorf("listen %s: %w", n.cfg.Addr, err)
+	}
+	n.srv = &http.Server{Handler: api.Router(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	n.served = make(chan error, 1)
+	go func() { n.served <- n.srv.Serve(n.ln) }()
+	n.log.Info("api listening", zap.String("addr", n.ln.Addr().String()))
+	return nil
+}
+
+// Addr is the API's bound address ("" without the api role).
+func (n *Node) Addr() string {
+	if n.ln == nil {
+		return ""
+	}
+	return n.ln.Addr().String()
+}
+
+// Stop shuts the roles down in reverse order of start, each within the
+// shutdown timeout. Safe to call on a partly started node.
+func (n *Node) Stop() {
+	if n.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownT)
+		if err := n.srv.Shutdown(ctx); err != nil {
+			n.log.Warn("api shutdown", zap.Error(err))
+		}
+		cancel()
+		<-n.served
+	}
+	if n.sched != nil {
+		n.sched.Stop()
+	}
+	if n.work != nil {
+		n.work.Stop()
+	}
+	if n.nc != nil {
+		n.nc.Close()
+	}
+	if n.Store != nil {
+		n.Store.Close()
+	}
+}

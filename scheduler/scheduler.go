@@ -1,0 +1,152 @@
+// Package scheduler does the work that must happen without a request.
+// Any number of replicas run; one leader (a Postgres advisory lock) does
+// the scanning. Today that is the outbox relay: commands and events that
+// were committed but not acknowledged by JetStream (the API or worker
+// died, or NATS was down, between commit and publish) are re-published
+// with their original ids, which JetStream de-duplicates and workers
+// treat as no-ops when already applied.
+package scheduler
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tenantry/tenantry"
+	"github.com/tenantry/tenantry/store"
+)
+
+// leaderLock is the advisory lock key the scheduler leader holds.
+const leaderLock int64 = 0x74656e616e747279 // "tenantry"
+
+// Config configures the scheduler. Zero values take the defaults.
+type Config struct {
+	Interval       time.Duration // how often the leader scans; default 1s
+	RepublishAfter time.Duration // grace before an unpublished message is re-published; default 5s
+	Batch          int           // messages re-published per scan; default 500
+}
+
+func (c *Config) defaults() {
+	if c.Interval <= 0 {
+		c.Interval = time.Second
+	}
+	if c.RepublishAfter <= 0 {
+		c.RepublishAfter = 5 * time.Second
+	}
+	if c.Batch <= 0 {
+		c.Batch = 500
+	}
+}
+
+// Scheduler runs the leader loop. Start once; Stop waits for it.
+type Scheduler struct {
+	cfg   Config
+	store *store.Store
+	pub   tenantry.Publisher
+	log   *zap.Logger
+
+	lease    *store.Lease
+	cancel   context.CancelFunc
+	done     sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// New returns a scheduler.
+func New(cfg Config, st *store.Store, pub tenantry.Publisher, log *zap.Logger) *Scheduler {
+	cfg.defaults()
+	return &Scheduler{cfg: cfg, store: st, pub: pub, log: log}
+}
+
+// Start starts the loop.
+func (s *Scheduler) Start(ctx context.Context) error {
+	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.done.Add(1)
+	go s.run(ctx)
+	return nil
+}
+
+// Stop ends the loop and gives up leadership. Safe to call twice.
+func (s *Scheduler) Stop() {
+	s.stopOnce.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		s.done.Wait()
+	})
+}
+
+func (s *Scheduler) run(ctx context.Context) {
+	defer s.done.Done()
+	defer s.resign()
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		if s.lead(ctx) {
+			s.relay(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// lead reports whether this replica is the leader, taking leadership if
+// it is free and noticing when it was lost.
+func (s *Scheduler) lead(ctx context.Context) bool {
+	if s.lease != nil {
+		if err := s.lease.Check(ctx); err == nil {
+			return true
+		}
+		s.log.Warn("lost scheduler leadership")
+		s.resign()
+	}
+	lease, ok, err := s.store.TryLead(ctx, leaderLock)
+	if err != nil {
+		s.log.Warn("leader election", zap.Error(err))
+		return false
+	}
+	if ok {
+		s.log.Info("became scheduler leader")
+		s.lease = lease
+	}
+	return ok
+}
+
+func (s *Scheduler) resign() {
+	if s.lease == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s.lease.Release(ctx)
+	s.lease = nil
+}
+
+// relay re-publishes committed messages JetStream never acknowledged.
+func (s *Scheduler) relay(ctx context.Context) {
+	msgs, err := s.store.Unpublished(ctx, s.cfg.RepublishAfter, s.cfg.Batch)
+	if err != nil {
+		s.log.Warn("scan outbox", zap.Error(err))
+		return
+	}
+	ids := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		if err := s.pub.Publish(ctx, m); err != nil {
+			s.log.Warn("re-publish; will retry", zap.String("id", m.ID), zap.Error(err))
+			break
+		}
+		ids = append(ids, m.ID)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	if err := s.store.MarkPublished(ctx, ids...); err != nil {
+		s.log.Warn("mark re-published", zap.Error(err))
+		return
+	}
+	s.log.Info("re-published outbox messages", zap.Int("count", len(ids)))
+}

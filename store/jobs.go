@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantry/tenantry"
+)
+
+const jobColumns = `id, partner_id, coalesce(account_id, ''), kind, status, attempts, error, created_at, started_at, finished_at`
+
+func scanJob(row pgx.Row) (*tenantry.Job, error) {
+	j := &tenantry.Job{}
+	err := row.Scan(&j.ID, &j.PartnerID, &j.AccountID, &j.Kind, &j.Status, &j.Attempts, &j.Error,
+		&j.CreatedAt, &j.StartedAt, &j.FinishedAt)
+	return j, err
+}
+
+// insertJob records cmd as a queued job and puts it in the outbox, inside
+// tx: the command is accepted exactly when tx commits.
+func insertJob(ctx context.Context, tx pgx.Tx, cmd *tenantry.Command) error {
+	cmd.JobID = NewID("job")
+	var account *string
+	if cmd.AccountID != "" {
+		account = &cmd.AccountID
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO core.jobs (id, partner_id, account_id, kind, payload) VALUES ($1, $2, $3, $4, $5)`,
+		cmd.JobID, cmd.PartnerID, account, cmd.Kind, json.RawMessage(cmd.Payload))
+	if err != nil {
+		return fmt.Errorf("insert job: %w", err)
+	}
+	return insertOutbox(ctx, tx, cmd.Message())
+}
+
+// Job returns job id if c may see it: a partner sees its own jobs, an
+// end-customer those of its account. ENOTFOUND otherwise.
+func (s *Store) Job(ctx context.Context, c tenantry.Caller, id string) (*tenantry.Job, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM core.jobs
+		WHERE id = $1 AND partner_id = $2 AND ($3 = '' OR account_id = $3)`, id, c.PartnerID, c.AccountID))
+	if err != nil {
+		return nil, translate(err, "job "+id)
+	}
+	return j, nil
+}
+
+// StartJob marks job id running and counts the attempt. On redelivery of a
+// finished job it changes nothing and returns the job as it is, so the
+// caller can see it is done. ENOTFOUND if there is no such job.
+func (s *Store) StartJob(ctx context.Context, id string) (*tenantry.Job, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE core.jobs SET status = 'running', attempts = attempts + 1,
+		started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running')
+		RETURNING `+jobColumns, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		j, err = scanJob(s.pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM core.jobs WHERE id = $1`, id))
+	}
+	if err != nil {
+		return nil, translate(err, "job "+id)
+	}
+	return j, nil
+}
+
+// RecordJobError keeps the last error of a job that will be retried.
+func (s *Store) RecordJobError(ctx context.Context, id, msg string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE core.jobs SET error = $2 WHERE id = $1 AND status = 'running'`, id, msg)
+	if err != nil {
+		return fmt.Errorf("record job error: %w", err)
+	}
+	return nil
+}
+
+// FailJob marks job id failed with msg, and the subaccount it was
+// provisioning failed too, in one transaction. A job already finished is
+// left as it is. It returns the job.failed event to publish.
+func (s *Store) FailJob(ctx context.Context, id, msg string) ([]tenantry.Message, error) {
+	return s.finishJob(ctx, id, tenantry.JobFailed, msg, func(tx pgx.Tx, j *tenantry.Job) ([]tenantry.Message, error) {
+		if j.Kind == tenantry.KindProvision {
+			_, err := tx.Exec(ctx, `UPDATE core.accounts SET status = 'failed', status_reason = $2, updated_at = now()
+				WHERE id = $1 AND status = 'provisioning'`, j.AccountID, msg)
+			if err != nil {
+				return nil, fmt.Errorf("mark subaccount failed: %w", err)
+			}
+		}
+		if j.Kind == tenantry.KindDeprovision {
+			_, err := tx.Exec(ctx, `UPDATE core.accounts SET status = 'active', status_reason = $2, updated_at = now()
+				WHERE id = $1 AND status = 'deprovisioning'`, j.AccountID, "deletion failed: "+msg)
+			if err != nil {
+				return nil, fmt.Errorf("restore subaccount: %w", err)
+			}
+		}
+		return []tenantry.Message{newEvent(j, tenantry.EventJobFailed)}, nil
+	})
+}
+
+// finishJob runs effect in one transaction with job id locked, then marks
+// the job status and writes effect's messages to the outbox. If the job
+// has already finished (a redelivery), nothing is applied and no messages
+// are returned: effects happen at most once, and with the worker's retry,
+// exactly once.
+func (s *Store) finishJob(ctx context.Context, id, status, msg string,
+	effect func(tx pgx.Tx, j *tenantry.Job) ([]tenantry.Message, error)) ([]tenantry.Message, error) {
+	var out []tenantry.Message
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		j, err := scanJob(tx.QueryRow(ctx, `SELECT `+jobColumns+` FROM core.jobs WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return translate(err, "job "+id)
+		}
+		if j.Status == tenantry.JobSucceeded || j.Status == tenantry.JobFailed {
+			return nil
+		}
+		msgs, err := effect(tx, j)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE core.jobs SET status = $2, error = $3, finished_at = now() WHERE id = $1`, id, status, msg)
+		if err != nil {
+			return fmt.Errorf("finish job: %w", err)
+		}
+		out = msgs
+		return insertOutbox(ctx, tx, msgs...)
+	})
+	return out, err
+}
+
+func newEvent(j *tenantry.Job, typ string) tenantry.Message {
+	return tenantry.Event{ID: NewID("evt"), Type: typ, PartnerID: j.PartnerID, AccountID: j.AccountID,
+		JobID: j.ID, At: time.Now().UTC()}.Message()
+}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantry/tenantry"
+)
+
+// ProvisionSubaccount applies provisioning job id: it creates the
+// subaccount's schema and NOLOGIN role, marks it active and the job
+// succeeded, all in one transaction. On redelivery of a finished job it
+// does nothing. It returns the messages to publish.
+func (s *Store) ProvisionSubaccount(ctx context.Context, jobID string) ([]tenantry.Message, error) {
+	return s.finishJob(ctx, jobID, tenantry.JobSucceeded, "", func(tx pgx.Tx, j *tenantry.Job) ([]tenantry.Message, error) {
+		schema, err := lockAccount(ctx, tx, j.AccountID, tenantry.SubaccountProvisioning)
+		if err != nil {
+			return nil, err
+		}
+		ident := pgx.Identifier{schema}.Sanitize()
+		ddl := []string{
+			`CREATE ROLE ` + ident + ` NOLOGIN NOINHERIT`,
+			`GRANT ` + ident + ` TO CURRENT_USER`,
+			`CREATE SCHEMA ` + ident,
+			`REVOKE ALL ON SCHEMA ` + ident + ` FROM PUBLIC`,
+			`GRANT USAGE ON SCHEMA ` + ident + ` TO ` + ident,
+			`ALTER DEFAULT PRIVILEGES IN SCHEMA ` + ident + ` GRANT SELECT ON TABLES TO ` + ident,
+		}
+		if err := execAll(ctx, tx, ddl); err != nil {
+			return nil, fmt.Errorf("provision %s: %w", schema, err)
+		}
+		if err := setAccountStatus(ctx, tx, j, tenantry.SubaccountActive, "provisioned"); err != nil {
+			return nil, err
+		}
+		return []tenantry.Message{newEvent(j, tenantry.EventSubaccountProvisioned)}, nil
+	})
+}
+
+// DeprovisionSubaccount applies deletion job id: it drops the
+// subaccount's schema and role, revokes its tokens and marks it deleted,
+// in one transaction. On redelivery of a finished job it does nothing.
+func (s *Store) DeprovisionSubaccount(ctx context.Context, jobID string) ([]tenantry.Message, error) {
+	return s.finishJob(ctx, jobID, tenantry.JobSucceeded, "", func(tx pgx.Tx, j *tenantry.Job) ([]tenantry.Message, error) {
+		schema, err := lockAccount(ctx, tx, j.AccountID, tenantry.SubaccountDeprovisioning)
+		if err != nil {
+			return nil, err
+		}
+		ident := pgx.Identifier{schema}.Sanitize()
+		ddl := []string{`DROP SCHEMA IF EXISTS ` + ident + ` CASCADE`}
+		var roleExists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, schema).Scan(&roleExists); err != nil {
+			return nil, fmt.Errorf("look up role: %w", err)
+		}
+		if roleExists {
+			ddl = append(ddl, `DROP OWNED BY `+ident, `DROP ROLE `+ident)
+		}
+		if err := execAll(ctx, tx, ddl); err != nil {
+			return nil, fmt.Errorf("deprovision %s: %w", schema, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE core.tokens SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL`, j.AccountID); err != nil {
+			return nil, fmt.Errorf("revoke account tokens: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE core.accounts SET deleted_at = now() WHERE id = $1`, j.AccountID); err != nil {
+			return nil, fmt.Errorf("mark deleted: %w", err)
+		}
+		if err := setAccountStatus(ctx, tx, j, tenantry.SubaccountDeleted, "deleted"); err != nil {
+			return nil, err
+		}
+		return []tenantry.Message{newEvent(j, tenantry.EventSubaccountDeleted)}, nil
+	})
+}
+
+// lockAccount locks the job's account and returns its schema name. The
+// account must be in status want; anything else is a permanent conflict.
+func lockAccount(ctx context.Context, tx pgx.Tx, id, want string) (string, error) {
+	var schema, status string
+	err := tx.QueryRow(ctx, `SELECT schema_name, status FROM core.accounts WHERE id = $1 FOR UPDATE`, id).Scan(&schema, &status)
+	if err != nil {
+		return "", translate(err, "subaccount "+id)
+	}
+	if status != want {
+		return "", tenantry.Errorf(tenantry.ECONFLICT, "subaccount %s is %s, not %s", id, status, want)
+	}
+	return schema, nil
+}
+
+// setAccountStatus sets the job's account status and records the applied
+// effect in the audit log, in tx.
+func setAccountStatus(ctx context.Context, tx pgx.Tx, j *tenantry.Job, status, action string) error {
+	if _, err := tx.Exec(ctx, `UPDATE core.accounts SET status = $2, status_reason = '', updated_at = now() WHERE id = $1`,
+		j.AccountID, status); err != nil {
+		return fmt.Errorf("set subaccount status: %w", err)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO core.audit_log (partner_id, account_id, action, job_id) VALUES ($1, $2, $3, $4)`,
+		j.PartnerID, j.AccountID, "subaccount."+action, j.ID)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+func execAll(ctx context.Context, tx pgx.Tx, stmts []string) error {
+	for _, q := range stmts {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+// Package tenantry holds the domain types shared by every role: partners,
+// their subaccounts (tenants), jobs and the commands that carry them, and
+// the caller a request or command acts for. Adapter packages (store,
+// events, auth, handlers, worker, scheduler) implement and use them; only
+// cmd/* wires concrete types together.
+package tenantry
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Partner is a SaaS company embedding tenantry; it owns subaccounts.
+type Partner struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	CORSOrigins []string  `json:"cors_origins"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Subaccount statuses.
+const (
+	SubaccountProvisioning   = "provisioning"
+	SubaccountActive         = "active"
+	SubaccountFailed         = "failed"
+	SubaccountDeprovisioning = "deprovisioning"
+	SubaccountDeleted        = "deleted"
+)
+
+// Subaccount is one end-customer (tenant) of a partner. Its warehouse is
+// the Postgres schema and NOLOGIN role named Schema.
+type Subaccount struct {
+	ID           string    `json:"id"`
+	PartnerID    string    `json:"-"`
+	ExternalID   string    `json:"external_id"`
+	FirstName    string    `json:"first_name"`
+	LastName     string    `json:"last_name"`
+	Email        string    `json:"email"`
+	Language     string    `json:"language"`
+	CompanyName  string    `json:"company_name"`
+	Status       string    `json:"status"`
+	StatusReason string    `json:"status_reason"`
+	Schema       string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// SubaccountFields are the partner-editable fields of a subaccount; nil
+// means "not given".
+type SubaccountFields struct {
+	ExternalID  *string `json:"external_id"`
+	FirstName   *string `json:"first_name"`
+	LastName    *string `json:"last_name"`
+	Email       *string `json:"email"`
+	Language    *string `json:"language"`
+	CompanyName *string `json:"company_name"`
+}
+
+// SubaccountFilter narrows a subaccount listing.
+type SubaccountFilter struct {
+	ExternalID string
+	Page
+}
+
+// Page is a keyset page request: up to Limit items after Cursor.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// Job statuses.
+const (
+	JobQueued    = "queued"
+	JobRunning   = "running"
+	JobSucceeded = "succeeded"
+	JobFailed    = "failed"
+)
+
+// Command kinds: what a job asks a worker to do.
+const (
+	KindProvision   = "subaccount.provision"
+	KindDeprovision = "subaccount.deprovision"
+)
+
+// Job is the durable record of one accepted command and its outcome.
+type Job struct {
+	ID         string     `json:"id"`
+	PartnerID  string     `json:"-"`
+	AccountID  string     `json:"-"`
+	Kind       string     `json:"kind"`
+	Status     string     `json:"status"`
+	Attempts   int        `json:"attempts"`
+	Error      string     `json:"error"`
+	CreatedAt  time.Time  `json:"created_at"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+// Command is what travels on the COMMANDS stream: the job to run, for
+// whom. Its id is the job id and its Nats-Msg-Id.
+type Command struct {
+	JobID     string          `json:"job_id"`
+	Kind      string          `json:"kind"`
+	PartnerID string          `json:"partner_id"`
+	AccountID string          `json:"account_id,omitempty"`
+	RequestID string          `json:"request_id,omitempty"`
+	Payload   json.RawMessage `json:"payload,omitempty"`
+}
+
+// Subject is the command's JetStream subject, cmd.<kind>.<tenant>; the
+// tenant is the account, or the partner for partner-wide work.
+func (c Command) Subject() string {
+	tenant := c.AccountID
+	if tenant == "" {
+		tenant = c.PartnerID
+	}
+	return "cmd." + c.Kind + "." + tenant
+}
+
+// Token kinds. A token of one kind is never accepted where another is
+// expected.
+const (
+	KindPartnerToken = "partner"
+	KindAccountToken = "account"
+)
+
+// Caller is who a request acts for, established by authentication.
+// AccountID is set only for account (end-customer) tokens.
+type Caller struct {
+	Kind      string
+	PartnerID string
+	AccountID string
+	TokenID   string
+}
+
+// IsPartner reports whether the caller holds a partner token.
+func (c Caller) IsPartner() bool { return c.Kind == KindPartnerToken }
+
+// Scope is the id whose resources the caller owns: idempotency keys and
+// rate limits are kept per scope.
+func (c Caller) Scope() string {
+	if c.AccountID != "" {
+		return c.AccountID
+	}
+	return c.PartnerID
+}
+
+type callerKey struct{}
+
+// WithCaller returns ctx carrying c.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom returns the caller carried by ctx, if any.
+func CallerFrom(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
+}
+
+// Publisher publishes messages to JetStream; a publish of the same
+// message id twice is applied once.
+type Publisher interface {
+	Publish(ctx context.Context, m Message) error
+}
