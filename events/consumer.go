@@ -37,7 +37,10 @@ type ConsumerConfig struct {
 	Stream      string
 	Durable     string
 	Filter      []string
-	Concurrency int           // handlers running at once; default 8
+	Concurrency int           // handlers running at once in this process; default 8
+	// MaxAckPending bounds unacked messages across every replica sharing
+	// the durable consumer; default 4096 (keep ≥ replicas × Concurrency).
+	MaxAckPending int
 	AckWait     time.Duration // redelivery after silence; default 30s, heartbeats every AckWait/3
 	MaxDeliver  int           // deliveries before DLQ; default 8
 	BackoffBase time.Duration // first Nak delay; default 1s, doubling
@@ -47,6 +50,7 @@ type ConsumerConfig struct {
 
 func (c *ConsumerConfig) defaults() {
 	setDefault(&c.Concurrency, 8)
+	setDefault(&c.MaxAckPending, 4096)
 	setDefault(&c.AckWait, 30*time.Second)
 	setDefault(&c.MaxDeliver, 8)
 	setDefault(&c.BackoffBase, time.Second)
@@ -88,7 +92,7 @@ func NewConsumer(js jetstream.JetStream, cfg ConsumerConfig, h Handler, log *zap
 func (c *Consumer) Start(ctx context.Context) error {
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.cfg.Stream, jetstream.ConsumerConfig{
 		Durable: c.cfg.Durable, FilterSubjects: c.cfg.Filter, AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: c.cfg.AckWait, MaxDeliver: c.cfg.MaxDeliver, MaxAckPending: c.cfg.Concurrency * 4,
+		AckWait: c.cfg.AckWait, MaxDeliver: c.cfg.MaxDeliver, MaxAckPending: c.cfg.MaxAckPending,
 	})
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", c.cfg.Durable, err)
@@ -112,7 +116,13 @@ func (c *Consumer) Stop() {
 		if c.iter == nil {
 			return
 		}
-		c.iter.Drain()
+		// Draining needs the server; when it is unreachable, stop at once:
+		// buffered messages were never acked and will be redelivered.
+		if c.js.Conn().IsConnected() {
+			c.iter.Drain()
+		} else {
+			c.iter.Stop()
+		}
 		done := make(chan struct{})
 		go func() { c.loop.Wait(); c.inflight.Wait(); close(done) }()
 		select {

@@ -56,4 +56,3 @@ func checkText(add func(field, msg string), field, v string, max int, required b
 		add(field, "must not contain control characters")
 	}
 }
-

@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
 	"github.com/tenantry/tenantry/auth"
@@ -35,6 +37,7 @@ type Config struct {
 	NATSURL        string // required
 	MasterKey      string // TENANTRY_MASTER_KEY; required for the api role
 	Addr           string // api listen address; default 127.0.0.1:8080
+	MetricsAddr    string // without the api role: where /metrics and /healthz listen ("" = off)
 	StreamReplicas int    // 1 on one server, 3 on a cluster; default 1
 	Migrate        bool   // apply migrations at start
 	PublishTimeout time.Duration
@@ -85,6 +88,8 @@ type Node struct {
 	served chan error
 	work   *worker.Worker
 	sched  *scheduler.Scheduler
+
+	stopOnce sync.Once
 }
 
 // Start connects, builds and starts the configured roles. The API
@@ -139,6 +144,26 @@ func (n *Node) start(ctx context.Context) error {
 	if n.cfg.API {
 		return n.startAPI(ctx, pub, reg)
 	}
+	if n.cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+		return n.serve(n.cfg.MetricsAddr, mux)
+	}
+	return nil
+}
+
+// serve binds addr synchronously (so a bad address fails Start) and
+// serves h until Stop.
+func (n *Node) serve(addr string, h http.Handler) error {
+	var err error
+	if n.ln, err = net.Listen("tcp", addr); err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	n.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	n.served = make(chan error, 1)
+	go func() { n.served <- n.srv.Serve(n.ln) }()
+	n.log.Info("listening", zap.String("addr", n.ln.Addr().String()))
 	return nil
 }
 
@@ -163,17 +188,11 @@ func (n *Node) startAPI(ctx context.Context, pub *events.Publisher, reg *prometh
 	if err != nil {
 		return err
 	}
-	if n.ln, err = net.Listen("tcp", n.cfg.Addr); err != nil {
-		return fmt.Errorf("listen %s: %w", n.cfg.Addr, err)
-	}
-	n.srv = &http.Server{Handler: api.Router(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	n.served = make(chan error, 1)
-	go func() { n.served <- n.srv.Serve(n.ln) }()
-	n.log.Info("api listening", zap.String("addr", n.ln.Addr().String()))
-	return nil
+	return n.serve(n.cfg.Addr, api.Router())
 }
 
-// Addr is the API's bound address ("" without the api role).
+// Addr is the bound address of the API, or of the metrics listener
+// without the api role ("" if neither).
 func (n *Node) Addr() string {
 	if n.ln == nil {
 		return ""
@@ -182,8 +201,10 @@ func (n *Node) Addr() string {
 }
 
 // Stop shuts the roles down in reverse order of start, each within the
-// shutdown timeout. Safe to call on a partly started node.
-func (n *Node) Stop() {
+// shutdown timeout. Safe to call on a partly started node, and twice.
+func (n *Node) Stop() { n.stopOnce.Do(n.stop) }
+
+func (n *Node) stop() {
 	if n.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownT)
 		if err := n.srv.Shutdown(ctx); err != nil {

@@ -5,6 +5,7 @@
 //	NATS_URL                   NATS (default nats://127.0.0.1:4222; `tenantry dev` embeds its own)
 //	TENANTRY_MASTER_KEY        master key(s) sealing secrets: "id:base64[,id:base64…]"
 //	TENANTRY_ADDR              api listen address (default 127.0.0.1:8080)
+//	TENANTRY_METRICS_ADDR      worker/scheduler: where /metrics and /healthz listen (default off)
 //	TENANTRY_STREAM_REPLICAS   JetStream replicas (default 1; 3 on a cluster)
 //	TENANTRY_ISSUER            JWT issuer (default tenantry)
 //	TENANTRY_WORKER_CONCURRENCY jobs run at once per worker (default 8)
@@ -60,6 +61,7 @@ func Config(cfg node.Config) (node.Config, error) {
 	cfg.NATSURL = Get("NATS_URL", "nats://127.0.0.1:4222")
 	cfg.MasterKey = MasterKey()
 	cfg.Addr = Get("TENANTRY_ADDR", "127.0.0.1:8080")
+	cfg.MetricsAddr = os.Getenv("TENANTRY_METRICS_ADDR")
 	cfg.Auth.Issuer = os.Getenv("TENANTRY_ISSUER")
 	var err error
 	if cfg.StreamReplicas, err = intVar("TENANTRY_STREAM_REPLICAS", 1); err != nil {

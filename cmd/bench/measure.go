@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/pprof"
+)
+
+// round is one pass over every measurement.
+type round struct {
+	Accept, E2E           stat    // closed loop: the most the node sustains at -c
+	PacedRate             float64 // open-loop arrivals per second: half of E2E.Rate
+	PacedAccept, PacedE2E stat
+	JS, PG, DDL           stat // raw baselines, closed loop at -c
+}
+
+// inFlightCap bounds the open loop's concurrent requests; at half the
+// closed-loop rate it is never reached unless the node stalls.
+const inFlightCap = 1024
+
+// measure warms every phase up, then runs the rounds.
+func (b *bench) measure(ctx context.Context) ([]round, error) {
+	if b.cfg.Warmup > 0 {
+		fmt.Fprintf(os.Stderr, "bench: warming up (%s per phase)\n", b.cfg.Warmup)
+		for _, p := range b.phases() {
+			if _, err := b.runClosed(ctx, p.name, budget{d: b.cfg.Warmup}, p.run); err != nil {
+				return nil, fmt.Errorf("warm-up: %w", err)
+			}
+		}
+		if err := b.base.dropRoles(ctx); err != nil {
+			return nil, err
+		}
+	}
+	stop, err := startProfile(b.cfg.CPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	rounds := make([]round, 0, b.cfg.Rounds)
+	for i := range b.cfg.Rounds {
+		r, err := b.round(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("round %d: %w", i+1, err)
+		}
+		fmt.Fprintf(os.Stderr, "bench: round %d/%d: %s\n", i+1, b.cfg.Rounds, r.summary())
+		rounds = append(rounds, r)
+	}
+	return rounds, nil
+}
+
+// phase is one closed-loop measurement; into picks its place in a round.
+type phase struct {
+	name string
+	run  op
+	into func(*round) *stat
+}
+
+// phases is the hot path, then the raw baselines.
+func (b *bench) phases() []phase {
+	return []phase{
+		{"hot path", b.hot.create, func(r *round) *stat { return &r.E2E }},
+		{"JetStream publish", b.base.publish, func(r *round) *stat { return &r.JS }},
+		{"Postgres UPDATE", b.base.update, func(r *round) *stat { return &r.PG }},
+		{"provisioning DDL", b.base.ddl, func(r *round) *stat { return &r.DDL }},
+	}
+}
+
+func (b *bench) round(ctx context.Context) (r round, err error) {
+	hot := budget{d: b.cfg.Duration, n: b.cfg.Requests}
+	res, err := b.runClosed(ctx, "hot path, closed loop", hot, b.hot.create)
+	if err != nil {
+		return r, err
+	}
+	r.Accept, r.E2E = summarize(res, accepted), summarize(res, done)
+	r.PacedRate = r.E2E.Rate / 2
+	res, err = b.check(ctx, "hot path, open loop", openLoop(ctx, r.PacedRate, hot, inFlightCap, b.hot.create))
+	if err != nil {
+		return r, err
+	}
+	r.PacedAccept, r.PacedE2E = summarize(res, accepted), summarize(res, done)
+	for _, p := range b.phases()[1:] {
+		if res, err = b.runClosed(ctx, p.name, budget{d: b.cfg.BaselineDur}, p.run); err != nil {
+			return r, err
+		}
+		*p.into(&r) = summarize(res, done)
+	}
+	return r, b.base.dropRoles(ctx)
+}
+
+func (b *bench) runClosed(ctx context.Context, name string, bud budget, run op) (result, error) {
+	return b.check(ctx, name, closedLoop(ctx, b.cfg.Concurrency, bud, run))
+}
+
+// check warns about failed operations, fails a run that completed none,
+// and confirms the hot path's jobs in Postgres.
+func (b *bench) check(ctx context.Context, name string, res result) (result, error) {
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	if res.errs > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %s: %d operations failed; first: %v\n", name, res.errs, res.firstErr)
+	}
+	if len(res.samples) == 0 {
+		return res, errors.Join(fmt.Errorf("%s: no operation completed", name), res.firstErr)
+	}
+	return res, b.hot.verify(ctx, b.pool) // after a baseline there are no jobs to check
+}
+
+func (r round) summary() string {
+	return fmt.Sprintf("e2e %s/s p50 %s p99 %s; at %s/s p50 %s p99 %s; 202 p50 %s; js p50 %s; pg p50 %s; ddl p50 %s",
+		rate(r.E2E.Rate), ms(r.E2E.P50), ms(r.E2E.P99), rate(r.PacedRate), ms(r.PacedE2E.P50), ms(r.PacedE2E.P99),
+		ms(r.Accept.P50), ms(r.JS.P50), ms(r.PG.P50), ms(r.DDL.P50))
+}
+
+// startProfile profiles the process (load generator and node together)
+// into path, if set, until stop is called.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+
+	"github.com/tenantry/tenantry"
+	"github.com/tenantry/tenantry/events"
+	"github.com/tenantry/tenantry/node"
+	"github.com/tenantry/tenantry/secret"
+)
+
+// bench is everything one benchmark run starts, and owns until Close.
+type bench struct {
+	cfg    config
+	log    *zap.Logger
+	stamp  string // unique per run: database, external ids and role names
+	dbURL  string
+	dir    string // nats-server storage
+	ns     *server.Server
+	node   *node.Node
+	pool   *pgxpool.Pool // the baselines' and the bench's own queries
+	nc     *nats.Conn    // completions and the JetStream baseline
+	hot    *hotPath
+	base   *baselines
+	info   machine
+	closed bool
+}
+
+// setup creates a fresh database, an embedded nats-server and a full
+// node, a partner with a non-expiring token, and the baselines.
+func setup(ctx context.Context, cfg config, log *zap.Logger) (*bench, error) {
+	b := &bench{cfg: cfg, log: log, stamp: time.Now().UTC().Format("20060102_150405")}
+	for _, step := range []func(context.Context) error{b.createDatabase, b.startNATS, b.startNode, b.connect, b.prepare} {
+		if err := step(ctx); err != nil {
+			if cerr := b.Close(); cerr != nil {
+				err = fmt.Errorf("%w (and cleanup: %v)", err, cerr)
+			}
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func (b *bench) createDatabase(ctx context.Context) error {
+	name := "tenantry_bench_" + b.stamp
+	u, err := url.Parse(b.cfg.AdminURL)
+	if err != nil {
+		return fmt.Errorf("BENCH_DATABASE_URL: %w", err)
+	}
+	u.Path = "/" + name
+	if err := createDatabase(ctx, b.cfg.AdminURL, name); err != nil {
+		return err
+	}
+	b.dbURL = u.String()
+	return nil
+}
+
+func (b *bench) startNATS(context.Context) (err error) {
+	if b.dir, err = os.MkdirTemp("", "tenantry-bench-nats-"); err != nil {
+		return err
+	}
+	b.ns, err = events.StartServer(b.dir, -1)
+	return err
+}
+
+func (b *bench) startNode(ctx context.Context) (err error) {
+	cfg := node.Config{API: true, Worker: true, Scheduler: true, Migrate: true,
+		DatabaseURL: b.nodeDatabaseURL(), NATSURL: b.ns.ClientURL(), MasterKey: secret.NewMasterKey(),
+		Addr: "127.0.0.1:0"}
+	cfg.Jobs.Consumer.Concurrency = b.cfg.WorkerConc
+	b.node, err = node.Start(ctx, cfg, b.log)
+	return err
+}
+
+// nodeDatabaseURL is the bench database, with the pool size if one is set.
+func (b *bench) nodeDatabaseURL() string {
+	if b.cfg.PoolMaxConns <= 0 {
+		return b.dbURL
+	}
+	u, _ := url.Parse(b.dbURL) // parsed once already in createDatabase
+	q := u.Query()
+	q.Set("pool_max_conns", strconv.Itoa(b.cfg.PoolMaxConns))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func (b *bench) connect(ctx context.Context) error {
+	pc, err := pgxpool.ParseConfig(b.dbURL)
+	if err != nil {
+		return err
+	}
+	pc.MaxConns = int32(b.cfg.Concurrency + 1) // +1 for verify
+	if b.pool, err = pgxpool.NewWithConfig(ctx, pc); err != nil {
+		return fmt.Errorf("open bench pool: %w", err)
+	}
+	b.info, err = describe(ctx, b.pool, b.cfg)
+	return err
+}
+
+// prepare creates the partner, its token, the completion subscription
+// and the baselines.
+func (b *bench) prepare(ctx context.Context) error {
+	p := &tenantry.Partner{Name: "bench"}
+	if err := b.node.Store.CreatePartner(ctx, p); err != nil {
+		return err
+	}
+	token, _, err := b.node.Issuer.Issue(ctx, tenantry.Caller{Kind: tenantry.KindPartnerToken, PartnerID: p.ID}, 0)
+	if err != nil {
+		return fmt.Errorf("issue partner token: %w", err)
+	}
+	nc, js, err := events.Connect(b.ns.ClientURL(), "bench")
+	if err != nil {
+		return err
+	}
+	b.nc = nc
+	done, err := subscribe(nc)
+	if err != nil {
+		return err
+	}
+	transport := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}
+	b.hot = &hotPath{url: "http://" + b.node.Addr(), token: token, client: &http.Client{Transport: transport},
+		timeout: b.cfg.Timeout, done: done, prefix: "bench-" + b.stamp}
+	if b.base, err = newBaselines(ctx, b.pool, js, b.cfg.Concurrency, b.stamp, p.ID); err != nil {
+		return err
+	}
+	b.info.Payload = len(b.base.cmd.Data)
+	return nil
+}

@@ -1,0 +1,133 @@
+package tenantrytest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/tenantry/tenantry"
+	"github.com/tenantry/tenantry/node"
+)
+
+// MasterKey is the master key every node of a test package uses: the
+// package database's signing keys are sealed under it.
+const MasterKey = "k1:dGVuYW50cnktdGVzdC1tYXN0ZXIta2V5LTMyYnl0ZSE="
+
+// System is a running tenantry (api + worker, and the scheduler if
+// asked) on the package database and its own embedded NATS.
+type System struct {
+	T    testing.TB
+	Node *node.Node
+	NATS *server.Server
+	URL  string // http://host:port of the API
+}
+
+// Start runs a system for t, stopped when t ends. edit may adjust the
+// config before start (roles, scheduler timings…).
+func Start(t testing.TB, edit func(*node.Config)) *System {
+	t.Helper()
+	ns := NATS(t)
+	cfg := node.Config{API: true, Worker: true, DatabaseURL: DatabaseURL(t), NATSURL: ns.ClientURL(),
+		MasterKey: MasterKey, Addr: "127.0.0.1:0"}
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := node.Start(context.Background(), cfg, zaptest.NewLogger(t).Named("node"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	return &System{T: t, Node: n, NATS: ns, URL: "http://" + n.Addr()}
+}
+
+// Partner creates a partner allowing origins and returns its id and a
+// non-expiring partner token.
+func (s *System) Partner(origins ...string) (id, token string) {
+	s.T.Helper()
+	ctx := context.Background()
+	p := &tenantry.Partner{Name: "partner", CORSOrigins: origins}
+	if err := s.Node.Store.CreatePartner(ctx, p); err != nil {
+		s.T.Fatal(err)
+	}
+	token, _, err := s.Node.Issuer.Issue(ctx, tenantry.Caller{Kind: tenantry.KindPartnerToken, PartnerID: p.ID}, 0)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return p.ID, token
+}
+
+// Response is a decoded API response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	JSON   map[string]any
+}
+
+// Do sends a request with token as Bearer (if not empty), body as JSON
+// (a string or []byte is sent as is), and extra headers as name, value
+// pairs.
+func (s *System) Do(method, path, token string, body any, headers ...string) Response {
+	s.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			s.T.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := Response{Status: resp.StatusCode, Header: resp.Header}
+	r.Body, _ = io.ReadAll(resp.Body)
+	_ = json.Unmarshal(r.Body, &r.JSON)
+	return r
+}
+
+// WaitJob polls job id until it finishes and returns its final state.
+func (s *System) WaitJob(token, id string) map[string]any {
+	s.T.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		r := s.Do("GET", "/api/jobs/"+id, token, nil)
+		if r.Status != http.StatusOK {
+			s.T.Fatalf("GET job %s: %d %s", id, r.Status, r.Body)
+		}
+		if st := r.JSON["status"]; st == tenantry.JobSucceeded || st == tenantry.JobFailed {
+			return r.JSON
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.T.Fatalf("job %s did not finish", id)
+	return nil
+}
