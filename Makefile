@@ -27,7 +27,7 @@ build: ## the four binaries into ./bin
 	$(GO) build -o $(BIN)/ ./cmd/api ./cmd/worker ./cmd/scheduler ./cmd/tenantry
 
 fuzz: ## run each fuzz target for FUZZTIME (default 20s)
-	$(GO) test ./handlers -run '^$$' -fuzz FuzzCreateSubaccount -fuzztime $${FUZZTIME:-20s}
+	$(GO) test ./handlers -run '^$$' -fuzz FuzzSubaccountBodies -fuzztime $${FUZZTIME:-20s}
 	$(GO) test ./secret -run '^$$' -fuzz FuzzOpen -fuzztime $${FUZZTIME:-20s}
 
 clean:

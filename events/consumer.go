@@ -37,15 +37,15 @@ type ConsumerConfig struct {
 	Stream      string
 	Durable     string
 	Filter      []string
-	Concurrency int           // handlers running at once in this process; default 8
+	Concurrency int // handlers running at once in this process; default 8
 	// MaxAckPending bounds unacked messages across every replica sharing
 	// the durable consumer; default 4096 (keep ≥ replicas × Concurrency).
 	MaxAckPending int
-	AckWait     time.Duration // redelivery after silence; default 30s, heartbeats every AckWait/3
-	MaxDeliver  int           // deliveries before DLQ; default 8
-	BackoffBase time.Duration // first Nak delay; default 1s, doubling
-	BackoffMax  time.Duration // Nak delay cap; default 5m
-	DrainWait   time.Duration // how long Stop waits for in-flight handlers; default 30s
+	AckWait       time.Duration // redelivery after silence; default 30s, heartbeats every AckWait/3
+	MaxDeliver    int           // deliveries before DLQ; default 8
+	BackoffBase   time.Duration // first Nak delay; default 1s, doubling
+	BackoffMax    time.Duration // Nak delay cap; default 5m
+	DrainWait     time.Duration // how long Stop waits for in-flight handlers; default 30s
 }
 
 func (c *ConsumerConfig) defaults() {
@@ -92,7 +92,10 @@ func NewConsumer(js jetstream.JetStream, cfg ConsumerConfig, h Handler, log *zap
 func (c *Consumer) Start(ctx context.Context) error {
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.cfg.Stream, jetstream.ConsumerConfig{
 		Durable: c.cfg.Durable, FilterSubjects: c.cfg.Filter, AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: c.cfg.AckWait, MaxDeliver: c.cfg.MaxDeliver, MaxAckPending: c.cfg.MaxAckPending,
+		// MaxDeliver is enforced here, not by the server: a message whose
+		// DLQ copy failed on its last delivery must be delivered again so
+		// the copy is retried, or it would be lost.
+		AckWait: c.cfg.AckWait, MaxDeliver: -1, MaxAckPending: c.cfg.MaxAckPending,
 	})
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", c.cfg.Durable, err)
@@ -139,6 +142,9 @@ func (c *Consumer) Stop() {
 // Lag returns how many messages wait for this consumer: not yet delivered
 // plus delivered and not yet acknowledged.
 func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
+	if c.cons == nil {
+		return 0, errors.New("consumer not started")
+	}
 	info, err := c.cons.Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("consumer info: %w", err)
@@ -151,8 +157,8 @@ func (c *Consumer) run() {
 	slots := make(chan struct{}, c.cfg.Concurrency)
 	for {
 		slots <- struct{}{}
-		msg, err := c.iter.Next()
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+		msg, err := c.iter.Next(jetstream.NextContext(c.work))
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) || (err != nil && c.work.Err() != nil) {
 			return
 		}
 		if err != nil {

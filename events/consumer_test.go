@@ -168,6 +168,31 @@ func TestConsumerMaxDeliver(t *testing.T) {
 	require.Equal(t, []byte("body-job-1"), dead.Data)
 }
 
+// TestConsumerDLQOutage: when the DLQ copy fails on the last delivery,
+// the message is delivered again until the copy succeeds — never lost,
+// and the handler is not run again.
+func TestConsumerDLQOutage(t *testing.T) {
+	t.Parallel()
+	ctx, js := setup(t)
+	require.NoError(t, js.DeleteStream(ctx, events.StreamDLQ))
+	var rec recorder
+	publish(t, js, "job-1", nil)
+	startConsumer(t, js, events.ConsumerConfig{MaxDeliver: 2, BackoffMax: 200 * time.Millisecond},
+		func(_ context.Context, m *events.Msg) error {
+			rec.record(m)
+			return errors.New("still down")
+		})
+	require.Eventually(t, func() bool { d, _ := rec.attempts(); return len(d) == 2 }, 5*time.Second, 20*time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // the DLQ copy fails at least once
+	require.NoError(t, events.EnsureStreams(ctx, js, 1))
+
+	dead := dlqCopy(t, js)
+	requireSettled(t, js, 1)
+	require.Equal(t, "max_deliver", dead.Header.Get(events.HeaderDLQReason))
+	delivered, _ := rec.attempts()
+	require.Equal(t, []int{1, 2}, delivered, "the handler ran MaxDeliver times, no more")
+}
+
 func TestConsumerPanic(t *testing.T) {
 	t.Parallel()
 	t.Run("Retried", func(t *testing.T) {
@@ -230,23 +255,25 @@ func TestConsumerConcurrency(t *testing.T) {
 	for i := range n {
 		publish(t, js, "job-"+strconv.Itoa(i), nil)
 	}
-	var running, peak atomic.Int32
-	var seen sync.Map
+	var mu sync.Mutex
+	running, peak, seen := 0, 0, map[uint64]bool{}
 	startConsumer(t, js, events.ConsumerConfig{Concurrency: 3}, func(_ context.Context, m *events.Msg) error {
-		now := running.Add(1)
-		defer running.Add(-1)
-		for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
-		}
-		seen.Store(m.Sequence, true)
+		mu.Lock()
+		running++
+		peak, seen[m.Sequence] = max(peak, running), true
+		mu.Unlock()
 		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
 		return nil
 	})
 
 	requireSettled(t, js, n)
-	handled := 0
-	seen.Range(func(any, any) bool { handled++; return true })
-	require.Equal(t, n, handled)
-	require.Equal(t, int32(3), peak.Load(), "handlers must run three at a time, never more")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, seen, n)
+	require.Equal(t, 3, peak, "handlers must run three at a time, never more")
 }
 
 func TestConsumerStop(t *testing.T) {
@@ -311,6 +338,23 @@ func TestConsumerStop(t *testing.T) {
 		go func() { c.Stop(); close(stopped) }()
 		waitFor(t, stopped, "Stop")
 		require.True(t, isClosed(cancelled), "a handler overrunning DrainWait sees its context cancelled before Stop returns")
+	})
+	t.Run("NATSDown", func(t *testing.T) {
+		t.Parallel()
+		ns, js := connect(t)
+		require.NoError(t, events.EnsureStreams(t.Context(), js, 1))
+		c := startConsumer(t, js, events.ConsumerConfig{DrainWait: 5 * time.Second},
+			func(context.Context, *events.Msg) error { return nil })
+		ns.Shutdown()
+		require.Eventually(t, func() bool { return !js.Conn().IsConnected() }, 5*time.Second, 10*time.Millisecond)
+
+		stopped := make(chan struct{})
+		go func() { c.Stop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(time.Second):
+			t.Fatal("Stop must not wait for an unreachable server")
+		}
 	})
 	t.Run("BeforeStart", func(t *testing.T) {
 		t.Parallel()

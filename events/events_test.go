@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
@@ -21,22 +22,22 @@ const subject = "cmd.test.t1"
 // setup starts a nats-server for t, connects to it and ensures the streams.
 func setup(t *testing.T) (context.Context, jetstream.JetStream) {
 	t.Helper()
-	js := connect(t)
+	_, js := connect(t)
 	require.NoError(t, events.EnsureStreams(t.Context(), js, 1))
 	return t.Context(), js
 }
 
 // connect starts a nats-server without streams for t and connects to it.
-func connect(t *testing.T) jetstream.JetStream {
+func connect(t *testing.T) (*server.Server, jetstream.JetStream) {
 	t.Helper()
 	ns := tenantrytest.NATS(t)
 	nc, js, err := events.Connect(ns.ClientURL(), "test")
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
-	return js
+	return ns, js
 }
 
-// publish sends data on subject with a unique id and the given headers.
+// publish sends "body-<id>" on subject with Nats-Msg-Id id and header.
 func publish(t *testing.T, js jetstream.JetStream, id string, header map[string]string) {
 	t.Helper()
 	m := tenantry.Message{ID: id, Subject: subject, Header: header, Data: []byte("body-" + id)}
@@ -92,6 +93,6 @@ func dlqCopy(t *testing.T, js jetstream.JetStream) *jetstream.RawStreamMsg {
 	require.Eventually(t, func() bool {
 		got, err = dlq.GetLastMsgForSubject(t.Context(), "dlq."+subject)
 		return err == nil
-	}, 5*time.Second, 10*time.Millisecond, "no DLQ copy: %v", err)
+	}, 5*time.Second, 10*time.Millisecond, "no DLQ copy")
 	return got
 }

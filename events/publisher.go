@@ -19,14 +19,17 @@ type Publisher struct {
 }
 
 // NewPublisher returns a publisher whose publishes give up after timeout
-// when ctx has no earlier deadline (NATS may be reconnecting).
+// (default 2s) when ctx has no earlier deadline (NATS may be reconnecting).
 func NewPublisher(js jetstream.JetStream, timeout time.Duration) *Publisher {
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
 	return &Publisher{js: js, timeout: timeout}
 }
 
 // Publish sends m with Nats-Msg-Id = m.ID, so a second publish of the same
-// message within the stream's duplicate window is dropped. It returns
-// EUNAVAILABLE-wrapped errors when JetStream does not acknowledge.
+// message within the stream's duplicate window is dropped. It returns the
+// JetStream error, wrapped, when the stream does not acknowledge in time.
 func (p *Publisher) Publish(ctx context.Context, m tenantry.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()

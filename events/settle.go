@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
@@ -34,6 +35,11 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 	}
 	m := &Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data(), Stream: md.Stream,
 		Sequence: md.Sequence.Stream, Delivered: int(md.NumDelivered), Last: int(md.NumDelivered) >= c.cfg.MaxDeliver}
+	if m.Delivered > c.cfg.MaxDeliver {
+		// Only a failed DLQ copy leads here: retry the copy, not the work.
+		c.settle(msg, m, errors.New("max deliveries exceeded; an earlier copy to the DLQ failed"))
+		return
+	}
 	stop := c.heartbeat(msg)
 	err = c.call(m)
 	stop()

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantry/tenantry/events"
@@ -17,7 +16,7 @@ func TestEnsureStreams(t *testing.T) {
 	publish(t, js, "job-1", nil)
 	require.NoError(t, events.EnsureStreams(ctx, js, 1), "second run, as on every restart")
 
-	for name, subject := range map[string]string{
+	for name, want := range map[string]string{
 		events.StreamCommands: "cmd.>",
 		events.StreamEvents:   "evt.>",
 		events.StreamWebhooks: "hook.>",
@@ -28,7 +27,7 @@ func TestEnsureStreams(t *testing.T) {
 			require.NoError(t, err)
 			info, err := s.Info(ctx)
 			require.NoError(t, err)
-			require.Equal(t, []string{subject}, info.Config.Subjects)
+			require.Equal(t, []string{want}, info.Config.Subjects)
 			require.Equal(t, 1, info.Config.Replicas)
 		})
 	}
@@ -50,7 +49,7 @@ func TestEnsureStreams(t *testing.T) {
 
 func TestEnsureStreamsUpdates(t *testing.T) {
 	t.Parallel()
-	js := connect(t)
+	_, js := connect(t)
 	ctx := t.Context()
 	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: events.StreamCommands, Subjects: []string{"cmd.>"}, MaxAge: time.Hour})
 	require.NoError(t, err)

@@ -20,7 +20,7 @@ func setup(t *testing.T, origins ...string) (sys *tenantrytest.System, token str
 
 // create creates a subaccount, waits for it to be provisioned, and
 // returns its id.
-func create(t *testing.T, sys *tenantrytest.System, token, externalID string) string {
+func create(t testing.TB, sys *tenantrytest.System, token, externalID string) string {
 	t.Helper()
 	r := sys.Do("POST", "/api/subaccount", token, map[string]any{"external_id": externalID})
 	if r.Status != 202 {

@@ -77,10 +77,14 @@ func (s *Sealer) Seal(plaintext, aad []byte) ([]byte, error) {
 // Open decrypts a sealed blob; it fails if the blob was altered, was
 // sealed with other aad, or names a master key no longer configured.
 func (s *Sealer) Open(sealed, aad []byte) ([]byte, error) {
-	if len(sealed) < 2 || sealed[0] != version || len(sealed) < 2+int(sealed[1]) {
+	if len(sealed) < 2 || sealed[0] != version {
 		return nil, errors.New("open: not a sealed value")
 	}
-	id := string(sealed[2 : 2+sealed[1]])
+	idEnd := 2 + int(sealed[1]) // int: byte arithmetic would wrap at 255
+	if len(sealed) < idEnd {
+		return nil, errors.New("open: truncated value")
+	}
+	id := string(sealed[2:idEnd])
 	master, ok := s.keys[id]
 	if !ok {
 		return nil, fmt.Errorf("open: master key %q is not configured", id)

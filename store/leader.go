@@ -4,25 +4,25 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
 )
 
-// Lease is leadership held through a session advisory lock on one
-// dedicated connection: it lasts as long as that connection does.
+// Lease is leadership held through a session advisory lock on its own
+// connection, outside the pool: it lasts as long as that connection does.
 type Lease struct {
-	conn *pgxpool.Conn
+	conn *pgx.Conn
 	key  int64
 }
 
 // TryLead tries to take the advisory lock key without waiting. ok is
 // false when another session holds it.
 func (s *Store) TryLead(ctx context.Context, key int64) (lease *Lease, ok bool, err error) {
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return nil, false, fmt.Errorf("acquire leader connection: %w", err)
+		return nil, false, fmt.Errorf("connect leader session: %w", err)
 	}
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil || !ok {
-		conn.Release()
+		_ = conn.Close(ctx)
 		return nil, false, err
 	}
 	return &Lease{conn: conn, key: key}, true, nil
@@ -36,12 +36,5 @@ func (l *Lease) Check(ctx context.Context) error {
 	return nil
 }
 
-// Release gives up leadership.
-func (l *Lease) Release(ctx context.Context) {
-	_, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, l.key)
-	if err != nil {
-		// The lock may still be held by this session: close it for sure.
-		_ = l.conn.Conn().Close(ctx)
-	}
-	l.conn.Release()
-}
+// Release gives up leadership: closing the session releases the lock.
+func (l *Lease) Release(ctx context.Context) { _ = l.conn.Close(ctx) }

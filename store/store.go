@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -25,11 +26,19 @@ type Store struct {
 	pool *pgxpool.Pool
 }
 
+// DefaultMaxConns is the pool size unless the URL sets pool_max_conns:
+// pgx's own default (max(4, cores)) starves a process running the api and
+// a worker with 8 concurrent jobs.
+const DefaultMaxConns = 24
+
 // Open connects to Postgres at url. It does not migrate; call Migrate.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -101,11 +101,11 @@ func setAccountStatus(ctx context.Context, tx pgx.Tx, j *tenantry.Job, status, a
 	return nil
 }
 
+// execAll runs stmts in one round trip, stopping at the first error.
 func execAll(ctx context.Context, tx pgx.Tx, stmts []string) error {
+	b := &pgx.Batch{}
 	for _, q := range stmts {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return err
-		}
+		b.Queue(q)
 	}
-	return nil
+	return tx.SendBatch(ctx, b).Close()
 }

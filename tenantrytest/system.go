@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/tenantry/tenantry"
@@ -33,18 +36,42 @@ type System struct {
 // config before start (roles, scheduler timings…).
 func Start(t testing.TB, edit func(*node.Config)) *System {
 	t.Helper()
-	ns := NATS(t)
+	return StartWithNATS(t, NATS(t), edit)
+}
+
+// StartWithNATS is Start on a nats-server the test manages itself (to
+// restart it, say).
+func StartWithNATS(t testing.TB, ns *server.Server, edit func(*node.Config)) *System {
+	t.Helper()
 	cfg := node.Config{API: true, Worker: true, DatabaseURL: DatabaseURL(t), NATSURL: ns.ClientURL(),
 		MasterKey: MasterKey, Addr: "127.0.0.1:0"}
 	if edit != nil {
 		edit(&cfg)
 	}
-	n, err := node.Start(context.Background(), cfg, zaptest.NewLogger(t).Named("node"))
+	n, err := node.Start(context.Background(), cfg, logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(n.Stop)
 	return &System{T: t, Node: n, NATS: ns, URL: "http://" + n.Addr()}
+}
+
+// For returns the system reporting to t (a subtest or fuzz input)
+// instead of the test that started it.
+func (s *System) For(t testing.TB) *System {
+	c := *s
+	c.T = t
+	return &c
+}
+
+// logger logs through t, except under fuzzing, where t may not be used
+// from the fuzz target's goroutines: then warnings go to stderr.
+func logger(t testing.TB) *zap.Logger {
+	if _, fuzzing := t.(*testing.F); fuzzing {
+		enc := zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
+		return zap.New(zapcore.NewCore(enc, zapcore.Lock(os.Stderr), zap.WarnLevel))
+	}
+	return zaptest.NewLogger(t).Named("node")
 }
 
 // Partner creates a partner allowing origins and returns its id and a

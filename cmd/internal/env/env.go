@@ -9,6 +9,7 @@
 //	TENANTRY_STREAM_REPLICAS   JetStream replicas (default 1; 3 on a cluster)
 //	TENANTRY_ISSUER            JWT issuer (default tenantry)
 //	TENANTRY_WORKER_CONCURRENCY jobs run at once per worker (default 8)
+//	TENANTRY_WORKER_ACK_WAIT    redelivery after a silent worker, e.g. 30s (default 30s)
 //	TENANTRY_LOG_LEVEL         debug|info|warn|error (default info)
 //	TENANTRY_DATA_DIR          `tenantry dev` state directory (default ./.tenantry)
 package env
@@ -22,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -69,6 +71,13 @@ func Config(cfg node.Config) (node.Config, error) {
 	}
 	if cfg.Jobs.Consumer.Concurrency, err = intVar("TENANTRY_WORKER_CONCURRENCY", 8); err != nil {
 		return cfg, err
+	}
+	if v := os.Getenv("TENANTRY_WORKER_ACK_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return cfg, fmt.Errorf("TENANTRY_WORKER_ACK_WAIT=%q: want a duration of at least 1s", v)
+		}
+		cfg.Jobs.Consumer.AckWait = d
 	}
 	return cfg, cfg.Validate()
 }
