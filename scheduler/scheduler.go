@@ -4,12 +4,14 @@
 // were committed but not acknowledged by JetStream (the API or worker
 // died, or NATS was down, between commit and publish) are re-published
 // with their original ids, which JetStream de-duplicates and workers
-// treat as no-ops when already applied.
+// treat as no-ops when already applied. The leader also purges expired
+// idempotency keys and old published outbox rows.
 package scheduler
 
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,6 +28,8 @@ type Config struct {
 	Interval       time.Duration // how often the leader scans; default 1s
 	RepublishAfter time.Duration // grace before an unpublished message is re-published; default 5s
 	Batch          int           // messages re-published per scan; default 500
+	KeepKeys       time.Duration // how long Idempotency-Keys are honoured; default 24h
+	KeepPublished  time.Duration // how long published outbox rows are kept; default 7 days
 }
 
 func (c *Config) defaults() {
@@ -38,6 +42,12 @@ func (c *Config) defaults() {
 	if c.Batch <= 0 {
 		c.Batch = 500
 	}
+	if c.KeepKeys <= 0 {
+		c.KeepKeys = 24 * time.Hour
+	}
+	if c.KeepPublished <= 0 {
+		c.KeepPublished = 7 * 24 * time.Hour
+	}
 }
 
 // Scheduler runs the leader loop. Start once; Stop waits for it.
@@ -48,6 +58,7 @@ type Scheduler struct {
 	log   *zap.Logger
 
 	lease    *store.Lease
+	leading  atomic.Bool
 	cancel   context.CancelFunc
 	done     sync.WaitGroup
 	stopOnce sync.Once
@@ -82,9 +93,14 @@ func (s *Scheduler) run(ctx context.Context) {
 	defer s.resign()
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
+	var purged time.Time
 	for {
 		if s.lead(ctx) {
 			s.relay(ctx)
+			if time.Since(purged) > time.Minute {
+				s.purge(ctx)
+				purged = time.Now()
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -112,9 +128,13 @@ func (s *Scheduler) lead(ctx context.Context) bool {
 	if ok {
 		s.log.Info("became scheduler leader")
 		s.lease = lease
+		s.leading.Store(true)
 	}
 	return ok
 }
+
+// Leading reports whether this scheduler currently holds leadership.
+func (s *Scheduler) Leading() bool { return s.leading.Load() }
 
 func (s *Scheduler) resign() {
 	if s.lease == nil {
@@ -124,6 +144,7 @@ func (s *Scheduler) resign() {
 	defer cancel()
 	s.lease.Release(ctx)
 	s.lease = nil
+	s.leading.Store(false)
 }
 
 // relay re-publishes committed messages JetStream never acknowledged.
@@ -149,4 +170,16 @@ func (s *Scheduler) relay(ctx context.Context) {
 		return
 	}
 	s.log.Info("re-published outbox messages", zap.Int("count", len(ids)))
+}
+
+// purge drops expired idempotency keys and old published outbox rows.
+func (s *Scheduler) purge(ctx context.Context) {
+	n, err := s.store.Purge(ctx, s.cfg.KeepKeys, s.cfg.KeepPublished)
+	if err != nil {
+		s.log.Warn("purge", zap.Error(err))
+		return
+	}
+	if n > 0 {
+		s.log.Info("purged expired rows", zap.Int64("count", n))
+	}
 }

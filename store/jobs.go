@@ -21,20 +21,17 @@ func scanJob(row pgx.Row) (*tenantry.Job, error) {
 	return j, err
 }
 
-// insertJob records cmd as a queued job and puts it in the outbox, inside
-// tx: the command is accepted exactly when tx commits.
-func insertJob(ctx context.Context, tx pgx.Tx, cmd *tenantry.Command) error {
+// queueJob queues cmd as a queued job, and its command in the outbox, in
+// b: the command is accepted exactly when b's transaction commits.
+func queueJob(b *pgx.Batch, cmd *tenantry.Command) {
 	cmd.JobID = NewID("job")
 	var account *string
 	if cmd.AccountID != "" {
 		account = &cmd.AccountID
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO core.jobs (id, partner_id, account_id, kind, payload) VALUES ($1, $2, $3, $4, $5)`,
+	b.Queue(`INSERT INTO core.jobs (id, partner_id, account_id, kind, payload) VALUES ($1, $2, $3, $4, $5)`,
 		cmd.JobID, cmd.PartnerID, account, cmd.Kind, json.RawMessage(cmd.Payload))
-	if err != nil {
-		return fmt.Errorf("insert job: %w", err)
-	}
-	return insertOutbox(ctx, tx, cmd.Message())
+	queueOutbox(b, cmd.Message())
 }
 
 // Job returns job id if c may see it: a partner sees its own jobs, an
@@ -50,11 +47,14 @@ func (s *Store) Job(ctx context.Context, c tenantry.Caller, id string) (*tenantr
 
 // StartJob marks job id running and counts the attempt. On redelivery of a
 // finished job it changes nothing and returns the job as it is, so the
-// caller can see it is done. ENOTFOUND if there is no such job.
+// caller can see it is done. ENOTFOUND if there is no such job. The mark
+// is bookkeeping (the effect is decided in finishJob), so it commits
+// without waiting for the WAL flush.
 func (s *Store) StartJob(ctx context.Context, id string) (*tenantry.Job, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE core.jobs SET status = 'running', attempts = attempts + 1,
+	var j *tenantry.Job
+	err := s.relaxed(ctx, `UPDATE core.jobs SET status = 'running', attempts = attempts + 1,
 		started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running')
-		RETURNING `+jobColumns, id))
+		RETURNING `+jobColumns, []any{id}, func(row pgx.Row) (err error) { j, err = scanJob(row); return err })
 	if errors.Is(err, pgx.ErrNoRows) {
 		j, err = scanJob(s.pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM core.jobs WHERE id = $1`, id))
 	}
@@ -116,12 +116,14 @@ func (s *Store) finishJob(ctx context.Context, id, status, msg string,
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE core.jobs SET status = $2, error = $3, finished_at = now() WHERE id = $1`, id, status, msg)
-		if err != nil {
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE core.jobs SET status = $2, error = $3, finished_at = now() WHERE id = $1`, id, status, msg)
+		queueOutbox(b, msgs...)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("finish job: %w", err)
 		}
 		out = msgs
-		return insertOutbox(ctx, tx, msgs...)
+		return nil
 	})
 	return out, err
 }

@@ -10,22 +10,21 @@ import (
 	"github.com/tenantry/tenantry"
 )
 
-// insertOutbox writes msgs to the outbox inside tx, so they exist exactly
-// when the decision that produced them is committed.
-func insertOutbox(ctx context.Context, tx pgx.Tx, msgs ...tenantry.Message) error {
+// queueOutbox queues msgs for the outbox in b, so they are written in the
+// same transaction as the decision that produced them.
+func queueOutbox(b *pgx.Batch, msgs ...tenantry.Message) {
 	for _, m := range msgs {
-		_, err := tx.Exec(ctx, `INSERT INTO core.outbox (id, subject, headers, data) VALUES ($1, $2, $3, $4)`,
+		b.Queue(`INSERT INTO core.outbox (id, subject, headers, data) VALUES ($1, $2, $3, $4)`,
 			m.ID, m.Subject, m.Header, m.Data)
-		if err != nil {
-			return fmt.Errorf("insert outbox %s: %w", m.ID, err)
-		}
 	}
-	return nil
 }
 
-// MarkPublished records that JetStream acknowledged the messages ids.
+// MarkPublished records that JetStream acknowledged the messages ids. The
+// mark is bookkeeping: if a crash loses it, the message is re-published
+// and de-duplicated, so it commits without waiting for the WAL flush.
 func (s *Store) MarkPublished(ctx context.Context, ids ...string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE core.outbox SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL`, ids)
+	err := s.relaxed(ctx, `UPDATE core.outbox SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL`,
+		[]any{ids}, nil)
 	if err != nil {
 		return fmt.Errorf("mark published: %w", err)
 	}

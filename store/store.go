@@ -105,3 +105,17 @@ func translate(err error, what string) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// relaxed runs q (scanning its row with scan, if given) in its own
+// transaction with synchronous_commit off: for bookkeeping whose loss in
+// a crash is harmless, it saves the wait for the WAL flush. One round
+// trip: a batch runs as one implicit transaction.
+func (s *Store) relaxed(ctx context.Context, q string, args []any, scan func(pgx.Row) error) error {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+	qq := b.Queue(q, args...)
+	if scan != nil {
+		qq.QueryRow(scan)
+	}
+	return s.pool.SendBatch(ctx, b).Close()
+}

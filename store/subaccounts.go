@@ -24,7 +24,7 @@ func scanSubaccount(row pgx.Row) (*tenantry.Subaccount, error) {
 const callerScope = `partner_id = $1 AND ($2 = '' OR id = $2) AND deleted_at IS NULL`
 
 // CreateSubaccount inserts a (status provisioning, id and schema set here)
-// together with its provisioning job and command, in one transaction.
+// together with its provisioning job and command, atomically.
 // ECONFLICT if the partner already has a live subaccount with that
 // external_id.
 func (s *Store) CreateSubaccount(ctx context.Context, a *tenantry.Subaccount, cmd *tenantry.Command) error {
@@ -32,17 +32,19 @@ func (s *Store) CreateSubaccount(ctx context.Context, a *tenantry.Subaccount, cm
 	a.Schema = "t_" + a.ID[len("sub_"):]
 	a.Status = tenantry.SubaccountProvisioning
 	cmd.AccountID, cmd.PartnerID = a.ID, a.PartnerID
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO core.accounts (id, partner_id, external_id, first_name, last_name,
-			email, language, company_name, status, schema_name) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
-			RETURNING created_at, updated_at`,
-			a.ID, a.PartnerID, a.ExternalID, a.FirstName, a.LastName, a.Email, a.Language, a.CompanyName,
-			a.Status, a.Schema).Scan(&a.CreatedAt, &a.UpdatedAt)
-		if err != nil {
-			return externalIDConflict(translate(err, "subaccount"), a.ExternalID)
-		}
-		return insertJob(ctx, tx, cmd)
-	})
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO core.accounts (id, partner_id, external_id, first_name, last_name,
+		email, language, company_name, status, schema_name) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+		RETURNING created_at, updated_at`,
+		a.ID, a.PartnerID, a.ExternalID, a.FirstName, a.LastName, a.Email, a.Language, a.CompanyName,
+		a.Status, a.Schema).QueryRow(func(row pgx.Row) error { return row.Scan(&a.CreatedAt, &a.UpdatedAt) })
+	queueJob(b, cmd)
+	// A batch runs as one implicit transaction: all three rows or none,
+	// in one round trip.
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return externalIDConflict(translate(err, "subaccount"), a.ExternalID)
+	}
+	return nil
 }
 
 func externalIDConflict(err error, externalID string) error {
@@ -127,7 +129,9 @@ func (s *Store) DeleteSubaccount(ctx context.Context, c tenantry.Caller, id stri
 			return fmt.Errorf("mark deprovisioning: %w", err)
 		}
 		cmd.AccountID, cmd.PartnerID = a.ID, a.PartnerID
-		return insertJob(ctx, tx, cmd)
+		b := &pgx.Batch{}
+		queueJob(b, cmd)
+		return tx.SendBatch(ctx, b).Close()
 	})
 	return a, err
 }

@@ -89,14 +89,12 @@ func lockAccount(ctx context.Context, tx pgx.Tx, id, want string) (string, error
 // setAccountStatus sets the job's account status and records the applied
 // effect in the audit log, in tx.
 func setAccountStatus(ctx context.Context, tx pgx.Tx, j *tenantry.Job, status, action string) error {
-	if _, err := tx.Exec(ctx, `UPDATE core.accounts SET status = $2, status_reason = '', updated_at = now() WHERE id = $1`,
-		j.AccountID, status); err != nil {
-		return fmt.Errorf("set subaccount status: %w", err)
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO core.audit_log (partner_id, account_id, action, job_id) VALUES ($1, $2, $3, $4)`,
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE core.accounts SET status = $2, status_reason = '', updated_at = now() WHERE id = $1`, j.AccountID, status)
+	b.Queue(`INSERT INTO core.audit_log (partner_id, account_id, action, job_id) VALUES ($1, $2, $3, $4)`,
 		j.PartnerID, j.AccountID, "subaccount."+action, j.ID)
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("set subaccount status: %w", err)
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/tenantry/tenantry/store"
 )
 
 // machine is where and how the benchmark ran.
@@ -41,7 +43,7 @@ func describe(ctx context.Context, pool *pgxpool.Pool, cfg config) (machine, err
 	m.Postgres = "PostgreSQL " + m.Postgres
 	m.NodePool = fmt.Sprintf("%d connections", cfg.PoolMaxConns)
 	if cfg.PoolMaxConns <= 0 {
-		m.NodePool = fmt.Sprintf("pgx default, max(4, NumCPU) = %d connections", max(4, runtime.NumCPU()))
+		m.NodePool = fmt.Sprintf("product default, store.DefaultMaxConns = %d connections", store.DefaultMaxConns)
 	}
 	return m, nil
 }

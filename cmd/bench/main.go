@@ -47,7 +47,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.Rounds, "rounds", 3, "rounds; the report quotes medians across rounds")
 	fs.DurationVar(&c.Timeout, "timeout", 15*time.Second, "give up on one operation after this long")
 	fs.IntVar(&c.WorkerConc, "worker-concurrency", 8, "jobs the worker runs at once (TENANTRY_WORKER_CONCURRENCY)")
-	fs.IntVar(&c.PoolMaxConns, "pool-max-conns", 0, "the node's Postgres pool size; 0 keeps pgx's default, max(4, NumCPU)")
+	fs.IntVar(&c.PoolMaxConns, "pool-max-conns", 0, "the node's Postgres pool size; 0 keeps the product default (store.DefaultMaxConns)")
 	fs.StringVar(&c.Out, "out", "", "write the results into this markdown file, below "+marker)
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole process during the rounds to this file")
 	if err := fs.Parse(args); err != nil {

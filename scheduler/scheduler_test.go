@@ -1,0 +1,80 @@
+package scheduler_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/tenantry/tenantry"
+	"github.com/tenantry/tenantry/events"
+	"github.com/tenantry/tenantry/scheduler"
+	"github.com/tenantry/tenantry/store"
+	"github.com/tenantry/tenantry/tenantrytest"
+)
+
+func TestMain(m *testing.M) { os.Exit(tenantrytest.Main(m)) }
+
+// accept commits a subaccount and its command without publishing it, as
+// an API that died right after commit would leave it.
+func accept(t *testing.T, st *store.Store, partnerID, externalID string) {
+	t.Helper()
+	cmd := &tenantry.Command{Kind: tenantry.KindProvision}
+	a := &tenantry.Subaccount{PartnerID: partnerID, ExternalID: externalID}
+	require.NoError(t, st.CreateSubaccount(context.Background(), a, cmd))
+}
+
+// commands counts the messages on the COMMANDS stream.
+func commands(t *testing.T, js jetstream.JetStream) uint64 {
+	t.Helper()
+	s, err := js.Stream(context.Background(), events.StreamCommands)
+	require.NoError(t, err)
+	info, err := s.Info(context.Background())
+	require.NoError(t, err)
+	return info.State.Msgs
+}
+
+func TestRelayAndFailover(t *testing.T) {
+	ctx := context.Background()
+	st := tenantrytest.Store(t)
+	ns := tenantrytest.NATS(t)
+	nc, js, err := events.Connect(ns.ClientURL(), "test")
+	require.NoError(t, err)
+	defer nc.Close()
+	require.NoError(t, events.EnsureStreams(ctx, js, 1))
+	pub := events.NewPublisher(js, time.Second)
+	p := &tenantry.Partner{Name: "p"}
+	require.NoError(t, st.CreatePartner(ctx, p))
+
+	cfg := scheduler.Config{Interval: 20 * time.Millisecond, RepublishAfter: 50 * time.Millisecond}
+	a := scheduler.New(cfg, st, pub, zaptest.NewLogger(t).Named("a"))
+	b := scheduler.New(cfg, st, pub, zaptest.NewLogger(t).Named("b"))
+	require.NoError(t, a.Start(ctx))
+	require.NoError(t, b.Start(ctx))
+	defer a.Stop()
+	defer b.Stop()
+	require.Eventually(t, func() bool { return a.Leading() || b.Leading() }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	require.NotEqual(t, a.Leading(), b.Leading(), "exactly one leader")
+
+	accept(t, st, p.ID, "first")
+	require.Eventually(t, func() bool { return commands(t, js) == 1 }, 5*time.Second, 10*time.Millisecond,
+		"the committed but unpublished command is published")
+	time.Sleep(200 * time.Millisecond)
+	unpublished, err := st.Unpublished(ctx, 0, 10)
+	require.NoError(t, err)
+	require.Empty(t, unpublished, "and marked published, so it is not sent again")
+
+	leader, follower := a, b
+	if b.Leading() {
+		leader, follower = b, a
+	}
+	leader.Stop()
+	require.Eventually(t, follower.Leading, 5*time.Second, 10*time.Millisecond, "the other scheduler takes over")
+	accept(t, st, p.ID, "second")
+	require.Eventually(t, func() bool { return commands(t, js) == 2 }, 5*time.Second, 10*time.Millisecond)
+}
