@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -105,7 +106,7 @@ func startPrivatePostgres(ctx context.Context, dir string) (stop func(), err err
 	if initdb == "" || pgctl == "" {
 		return nil, errors.New("initdb/pg_ctl not found")
 	}
-	run := func(name string, args ...string) error {
+	run := func(ctx context.Context, name string, args ...string) error {
 		cmd := exec.CommandContext(ctx, name, args...)
 		if os.Geteuid() == 0 {
 			cmd = exec.CommandContext(ctx, "runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
@@ -122,17 +123,28 @@ func startPrivatePostgres(ctx context.Context, dir string) (stop func(), err err
 		if err := chownToPostgres(dir); err != nil {
 			return nil, err
 		}
+		// The postgres user must traverse the data dir to reach dir;
+		// traverse only: the files in it stay private (0600).
+		if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err != nil {
-		if err := run(initdb, "-D", dir, "-U", "postgres", "--auth=trust", "-E", "UTF8"); err != nil {
+		if err := run(ctx, initdb, "-D", dir, "-U", "postgres", "--auth=trust", "-E", "UTF8"); err != nil {
 			return nil, err
 		}
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", privatePort, dir)
-	if err := run(pgctl, "-D", dir, "-l", filepath.Join(dir, "server.log"), "-w", "-o", opts, "start"); err != nil {
+	if err := run(ctx, pgctl, "-D", dir, "-l", filepath.Join(dir, "server.log"), "-w", "-o", opts, "start"); err != nil {
 		return nil, err
 	}
-	return func() { _ = run(pgctl, "-D", dir, "-m", "fast", "-w", "stop") }, nil
+	// Stopping happens after ctx (the signal context) is done: it needs
+	// its own.
+	return func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = run(stopCtx, pgctl, "-D", dir, "-m", "fast", "-w", "stop")
+	}, nil
 }
 
 func chownToPostgres(dir string) error {
