@@ -47,6 +47,25 @@ func TestSubaccountLifecycle(t *testing.T) {
 	require.True(t, ns, "tenant schema created")
 	require.True(t, role, "tenant role created")
 
+	t.Run("Isolation", func(t *testing.T) {
+		other := create(t, sys, token, "neighbour")
+		otherSchema := "t_" + other[len("sub_"):]
+		var canLogin, ownUsage, coreUsage, neighbourUsage, coreTable bool
+		err := pool.QueryRow(context.Background(), `SELECT
+			(SELECT rolcanlogin FROM pg_roles WHERE rolname = $1),
+			has_schema_privilege($1, $1, 'USAGE'), has_schema_privilege($1, 'core', 'USAGE'),
+			has_schema_privilege($1, $2, 'USAGE'), has_table_privilege($1, 'core.accounts', 'SELECT')`,
+			schema, otherSchema).Scan(&canLogin, &ownUsage, &coreUsage, &neighbourUsage, &coreTable)
+		require.NoError(t, err)
+		require.False(t, canLogin, "tenant roles are NOLOGIN")
+		require.True(t, ownUsage, "a tenant uses its own schema")
+		require.False(t, coreUsage, "but not the core schema")
+		require.False(t, coreTable)
+		require.False(t, neighbourUsage, "nor another tenant's")
+		del := sys.Do("DELETE", "/api/subaccount/"+other, token, nil)
+		sys.WaitJob(token, del.JSON["job_id"].(string))
+	})
+
 	t.Run("List", func(t *testing.T) {
 		create(t, sys, token, "cust-2")
 		all := sys.Do("GET", "/api/subaccount", token, nil)

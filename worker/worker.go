@@ -140,7 +140,10 @@ func (w *Worker) fail(ctx context.Context, m *events.Msg, cmd tenantry.Command, 
 	}
 	w.metrics.finished(cmd.Kind, tenantry.JobFailed, 0)
 	w.publish(ctx, msgs)
-	return events.Permanent(err)
+	if permanent {
+		return events.Permanent(err)
+	}
+	return err // the last delivery: the consumer dead-letters it as max_deliver
 }
 
 // publish sends what a committed job wrote to the outbox; anything not
