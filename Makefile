@@ -6,7 +6,7 @@ PKGS     ?= ./...
 # package parallelism modest on small machines.
 TESTFLAGS ?= -p 2 -timeout 15m
 
-.PHONY: run test bench lint build fuzz clean
+.PHONY: run test bench lint build fuzz clean clean-dev
 
 run: ## api + worker + scheduler in one process, embedded NATS, Postgres at DATABASE_URL
 	$(GO) run ./cmd/tenantry dev
@@ -30,5 +30,8 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	$(GO) test ./handlers -run '^$$' -fuzz FuzzSubaccountBodies -fuzztime $${FUZZTIME:-20s}
 	$(GO) test ./secret -run '^$$' -fuzz FuzzOpen -fuzztime $${FUZZTIME:-20s}
 
-clean:
-	rm -rf $(BIN) .tenantry
+clean: ## build outputs only; `make clean-dev` also drops the dev state
+	rm -rf $(BIN)
+
+clean-dev: ## the dev state in ./.tenantry (NATS data, master key, dev partner); drop the database too
+	rm -rf .tenantry

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"time"
 
 	"github.com/tenantry/tenantry/store"
 )
@@ -30,7 +31,7 @@ func (i *Issuer) loadKeys(ctx context.Context) error {
 	newest := stored[0]
 	seed, err := i.sealer.Open(newest.Private, []byte("signing_key:"+newest.KID))
 	if err != nil {
-		return fmt.Errorf("open signing key %s: %w", newest.KID, err)
+		return fmt.Errorf("open signing key %s: %w (is TENANTRY_MASTER_KEY the key this database was set up with?)", newest.KID, err)
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -56,14 +57,27 @@ func (i *Issuer) newKey(ctx context.Context) (store.SigningKey, error) {
 	return k, nil
 }
 
-// publicKey returns the key kid, reloading once if it is unknown (another
-// replica may have created it).
+// reloadEvery bounds how often an unknown kid reloads the keys, so forged
+// kids cannot turn every request into a database query.
+const reloadEvery = 10 * time.Second
+
+// publicKey returns the key kid, reloading the keys if it is unknown
+// (another replica may have created it) at most every reloadEvery.
 func (i *Issuer) publicKey(ctx context.Context, kid string) (ed25519.PublicKey, bool) {
 	i.mu.RLock()
 	k, ok := i.public[kid]
 	i.mu.RUnlock()
 	if ok {
 		return k, true
+	}
+	i.reloadMu.Lock()
+	due := time.Since(i.reloaded) >= reloadEvery
+	if due {
+		i.reloaded = time.Now()
+	}
+	i.reloadMu.Unlock()
+	if !due {
+		return nil, false
 	}
 	if err := i.loadKeys(ctx); err != nil {
 		return nil, false

@@ -46,6 +46,9 @@ type Issuer struct {
 	sealer *secret.Sealer
 	now    func() time.Time
 
+	reloadMu sync.Mutex
+	reloaded time.Time
+
 	mu      sync.RWMutex
 	kid     string
 	private ed25519.PrivateKey

@@ -384,3 +384,24 @@ func isClosed(ch <-chan struct{}) bool {
 		return false
 	}
 }
+
+// TestConsumerLag: Lag counts what waits for the consumer — undelivered
+// plus delivered-but-unacked — and falls to zero once all is handled.
+func TestConsumerLag(t *testing.T) {
+	t.Parallel()
+	ctx, js := setup(t)
+	release := make(chan struct{})
+	for i := range 5 {
+		publish(t, js, fmt.Sprintf("job-%d", i), nil)
+	}
+	c := startConsumer(t, js, events.ConsumerConfig{Concurrency: 1}, func(ctx context.Context, _ *events.Msg) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	require.Eventually(t, func() bool { n, err := c.Lag(ctx); return err == nil && n == 5 }, 5*time.Second, 20*time.Millisecond)
+	close(release)
+	require.Eventually(t, func() bool { n, err := c.Lag(ctx); return err == nil && n == 0 }, 5*time.Second, 20*time.Millisecond)
+}

@@ -104,6 +104,16 @@ func TestTokenExpiry(t *testing.T) {
 		require.Equal(t, 404, sys.Do("GET", "/api/subaccount/token?external_id=nobody", token, nil).Status)
 		require.Equal(t, 400, sys.Do("GET", "/api/subaccount/token", token, nil).Status)
 	})
+	t.Run("AccountTokensRevoked", func(t *testing.T) {
+		forever := sys.Do("GET", "/api/subaccount/"+id+"/token?expire=false", token, nil).JSON["token"].(string)
+		require.Equal(t, 200, sys.Do("GET", "/api/subaccount/"+id, forever, nil).Status)
+		r := sys.Do("DELETE", "/api/subaccount/"+id+"/tokens", token, nil)
+		require.Equal(t, 200, r.Status, string(r.Body))
+		require.GreaterOrEqual(t, r.JSON["revoked"], float64(1))
+		require.Equal(t, 401, sys.Do("GET", "/api/subaccount/"+id, forever, nil).Status)
+		_, other := sys.Partner()
+		require.Equal(t, 404, sys.Do("DELETE", "/api/subaccount/"+id+"/tokens", other, nil).Status)
+	})
 	t.Run("Revoked", func(t *testing.T) {
 		pid, partnerToken := sys.Partner()
 		require.Equal(t, 200, sys.Do("GET", "/api/subaccount", partnerToken, nil).Status)
@@ -136,6 +146,10 @@ func TestTokenKinds(t *testing.T) {
 		}
 		r := sys.Do("POST", "/api/subaccount", acct, map[string]any{"external_id": "sneaky"})
 		require.Equal(t, http.StatusForbidden, r.Status)
+		r = sys.Do("PUT", "/api/subaccount/"+id, acct, map[string]any{"company_name": "mine"})
+		require.Equal(t, http.StatusForbidden, r.Status, "an end-customer cannot edit its own account")
+		require.Equal(t, http.StatusForbidden, sys.Do("DELETE", "/api/subaccount/"+id, acct, nil).Status)
+		require.Equal(t, http.StatusForbidden, sys.Do("DELETE", "/api/subaccount/"+id+"/tokens", acct, nil).Status)
 	})
 
 	kid, key := signingKey(t, sys)
@@ -218,6 +232,12 @@ func TestCrossTenantAccess(t *testing.T) {
 		require.Equal(t, http.StatusOK, sys.Do("GET", "/api/subaccount/"+idA1, acct1, nil).Status)
 		require.Equal(t, http.StatusOK, sys.Do("GET", "/api/jobs/"+jobA1, acct1, nil).Status, "its own job")
 		require.Equal(t, http.StatusNotFound, sys.Do("GET", "/api/subaccount/"+idA2, acct1, nil).Status)
+		a2 := sys.Do("GET", "/api/subaccount?external_id=a2", tokenA, nil).JSON["items"].([]any)[0].(map[string]any)
+		require.Equal(t, idA2, a2["id"])
+		del := sys.Do("DELETE", "/api/subaccount/"+idA2, tokenA, nil)
+		require.Equal(t, http.StatusAccepted, del.Status)
+		require.Equal(t, http.StatusNotFound, sys.Do("GET", "/api/jobs/"+del.JSON["job_id"].(string), acct1, nil).Status,
+			"another account's job")
 	})
 }
 

@@ -1,8 +1,13 @@
 package handlers_test
 
 import (
+	"encoding/base64"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/tenantry/tenantry/tenantrytest"
 )
@@ -37,3 +42,34 @@ func FuzzSubaccountBodies(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQueryAndPath sends arbitrary query parameters, path ids and
+// Idempotency-Keys: never a 500.
+func FuzzQueryAndPath(f *testing.F) {
+	f.Add("", "", "", "sub_x", "key")
+	f.Add("AA", "\x00", "0", "a\x00b", "\xff\xfe")
+	f.Add("_w", "%ff", "9999999999999999999", "../../etc", "k e y")
+	f.Add(base64Cursor("sub_01"), "ext", "-1", "job_"+strings.Repeat("f", 300), strings.Repeat("k", 300))
+	sys := tenantrytest.Start(f, nil)
+	_, token := sys.Partner()
+	f.Fuzz(func(t *testing.T, cursor, external, limit, id, key string) {
+		s := sys.For(t)
+		q := url.Values{"cursor": {cursor}, "external_id": {external}, "limit": {limit}}.Encode()
+		esc := url.PathEscape(id)
+		for _, path := range []string{"/api/subaccount?" + q, "/api/subaccount/token?" + q,
+			"/api/subaccount/" + esc, "/api/subaccount/" + esc + "/token", "/api/jobs/" + esc} {
+			if r := s.Do("GET", path, token, nil); r.Status >= 500 {
+				t.Fatalf("GET %s → %d %s", path, r.Status, r.Body)
+			}
+		}
+		if !httpguts.ValidHeaderFieldValue(key) {
+			return
+		}
+		r := s.Do("POST", "/api/subaccount", token, `{"external_id":"fuzz"}`, "Idempotency-Key", key)
+		if r.Status >= 500 {
+			t.Fatalf("Idempotency-Key %q → %d %s", key, r.Status, r.Body)
+		}
+	})
+}
+
+func base64Cursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"net/http"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -33,8 +34,8 @@ func (s *Server) idempotent(h handlerFunc) handlerFunc {
 		if key == "" {
 			return h(w, r)
 		}
-		if len(key) > 255 {
-			return tenantry.Invalid(tenantry.FieldError{Field: "Idempotency-Key", Message: "at most 255 characters"})
+		if len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r < '!' || r > '~' }) >= 0 {
+			return tenantry.Invalid(tenantry.FieldError{Field: "Idempotency-Key", Message: "1 to 255 visible ASCII characters"})
 		}
 		body, err := readBody(w, r, s.cfg.MaxBodyBytes)
 		if err != nil {

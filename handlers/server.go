@@ -88,6 +88,7 @@ func (s *Server) Router() http.Handler {
 			r.Put("/subaccount/{id}", s.wrap(s.updateSubaccount))
 			r.Delete("/subaccount/{id}", s.wrap(s.deleteSubaccount))
 			r.Get("/subaccount/{id}/token", s.wrap(s.subaccountToken))
+			r.Delete("/subaccount/{id}/tokens", s.wrap(s.revokeSubaccountTokens))
 		})
 		r.Get("/subaccount/{id}", s.wrap(s.getSubaccount))
 		r.Get("/jobs/{id}", s.wrap(s.getJob))

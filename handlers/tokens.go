@@ -62,3 +62,13 @@ func (s *Server) issueAccountToken(w http.ResponseWriter, r *http.Request, a *te
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusOK, tokenResponse{Token: token, ExpiresAt: exp})
 }
+
+// revokeSubaccountTokens revokes every non-expiring token of subaccount
+// id: {"revoked": n}.
+func (s *Server) revokeSubaccountTokens(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.store.RevokeAccountTokens(r.Context(), caller(r), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]int64{"revoked": n})
+}

@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/events"
 	"github.com/tenantry/tenantry/node"
 	"github.com/tenantry/tenantry/tenantrytest"
@@ -184,4 +186,51 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 	provisionedOnce(t, sys, accepted)
 	t.Logf("%d subaccounts accepted across the restart (%d while NATS was down), each provisioned once",
 		len(accepted), duringOutage)
+}
+
+// TestRedeliveryAfterCommitIsNoOp: a command delivered again after its
+// job committed — with a fresh Nats-Msg-Id, as after JetStream's
+// de-duplication window, or after a worker died between commit and ack —
+// changes nothing: no second effect, no second event, no new attempt.
+func TestRedeliveryAfterCommitIsNoOp(t *testing.T) {
+	sys := tenantrytest.Start(t, nil)
+	_, token := sys.Partner()
+	r := sys.Do("POST", "/api/subaccount", token, map[string]any{"external_id": "again"})
+	require.Equal(t, 202, r.Status)
+	id, jobID := r.JSON["id"].(string), r.JSON["job_id"].(string)
+	require.Equal(t, "succeeded", sys.WaitJob(token, jobID)["status"])
+	pid := partnerOf(t, sys, id)
+
+	nc, js, err := events.Connect(sys.NATS.ClientURL(), "test")
+	require.NoError(t, err)
+	defer nc.Close()
+	msg := tenantry.Command{JobID: jobID, Kind: tenantry.KindProvision, PartnerID: pid, AccountID: id}.Message()
+	pub := events.NewPublisher(js, time.Second)
+	for i := range 3 {
+		msg.ID = fmt.Sprintf("%s-again-%d", jobID, i)
+		require.NoError(t, pub.Publish(context.Background(), msg))
+	}
+	cons, err := js.Consumer(context.Background(), events.StreamCommands, "worker")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		info, err := cons.Info(context.Background())
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Consumer >= 4
+	}, 10*time.Second, 20*time.Millisecond, "the worker consumed the redeliveries")
+
+	provisionedOnce(t, sys, []string{id})
+	job := sys.WaitJob(token, jobID)
+	require.EqualValues(t, 1, job["attempts"], "a finished job is not started again")
+	evts, err := js.Stream(context.Background(), events.StreamEvents)
+	require.NoError(t, err)
+	info, err := evts.Info(context.Background(), jetstream.WithSubjectFilter("evt."+id+".>"))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, info.State.Subjects["evt."+id+".subaccount.provisioned"], "one provisioned event")
+}
+
+func partnerOf(t *testing.T, sys *tenantrytest.System, accountID string) string {
+	t.Helper()
+	var pid string
+	err := sys.Node.Store.Pool().QueryRow(context.Background(), `SELECT partner_id FROM core.accounts WHERE id = $1`, accountID).Scan(&pid)
+	require.NoError(t, err)
+	return pid
 }

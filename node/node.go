@@ -160,7 +160,9 @@ func (n *Node) serve(addr string, h http.Handler) error {
 	if n.ln, err = net.Listen("tcp", addr); err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
-	n.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// ReadTimeout bounds a slow body as MaxBytesReader bounds a big one.
+	n.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute}
 	n.served = make(chan error, 1)
 	go func() { n.served <- n.srv.Serve(n.ln) }()
 	n.log.Info("listening", zap.String("addr", n.ln.Addr().String()))

@@ -28,6 +28,7 @@ type Config struct {
 	Interval       time.Duration // how often the leader scans; default 1s
 	RepublishAfter time.Duration // grace before an unpublished message is re-published; default 5s
 	Batch          int           // messages re-published per scan; default 500
+	StaleAfter     time.Duration // a published command whose job is still queued this long is sent again; default 15m
 	KeepKeys       time.Duration // how long Idempotency-Keys are honoured; default 24h
 	KeepPublished  time.Duration // how long published outbox rows are kept; default 7 days
 }
@@ -41,6 +42,9 @@ func (c *Config) defaults() {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 500
+	}
+	if c.StaleAfter <= 0 {
+		c.StaleAfter = 15 * time.Minute
 	}
 	if c.KeepKeys <= 0 {
 		c.KeepKeys = 24 * time.Hour
@@ -113,6 +117,9 @@ func (s *Scheduler) run(ctx context.Context) {
 // lead reports whether this replica is the leader, taking leadership if
 // it is free and noticing when it was lost.
 func (s *Scheduler) lead(ctx context.Context) bool {
+	// A half-open connection must not stall the loop for minutes.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	if s.lease != nil {
 		if err := s.lease.Check(ctx); err == nil {
 			return true
@@ -147,9 +154,15 @@ func (s *Scheduler) resign() {
 	s.leading.Store(false)
 }
 
-// relay re-publishes committed messages JetStream never acknowledged.
+// relay re-publishes committed messages JetStream never acknowledged, and
+// commands acknowledged long ago whose job no worker ever started.
 func (s *Scheduler) relay(ctx context.Context) {
 	msgs, err := s.store.Unpublished(ctx, s.cfg.RepublishAfter, s.cfg.Batch)
+	if err == nil && len(msgs) < s.cfg.Batch {
+		var stale []tenantry.Message
+		stale, err = s.store.StaleCommands(ctx, s.cfg.StaleAfter, s.cfg.Batch-len(msgs))
+		msgs = append(msgs, stale...)
+	}
 	if err != nil {
 		s.log.Warn("scan outbox", zap.Error(err))
 		return

@@ -78,3 +78,32 @@ func TestRelayAndFailover(t *testing.T) {
 	accept(t, st, p.ID, "second")
 	require.Eventually(t, func() bool { return commands(t, js) == 2 }, 5*time.Second, 10*time.Millisecond)
 }
+
+// TestStaleCommandResent: a command JetStream acknowledged but then lost
+// (here: the stream is purged) while its job is still queued is sent
+// again, so accepted work is never stranded.
+func TestStaleCommandResent(t *testing.T) {
+	ctx := context.Background()
+	st := tenantrytest.Store(t)
+	ns := tenantrytest.NATS(t)
+	nc, js, err := events.Connect(ns.ClientURL(), "test")
+	require.NoError(t, err)
+	defer nc.Close()
+	require.NoError(t, events.EnsureStreams(ctx, js, 1))
+	p := &tenantry.Partner{Name: "p"}
+	require.NoError(t, st.CreatePartner(ctx, p))
+
+	s := scheduler.New(scheduler.Config{Interval: 20 * time.Millisecond, RepublishAfter: 20 * time.Millisecond,
+		StaleAfter: 300 * time.Millisecond}, st, events.NewPublisher(js, time.Second), zaptest.NewLogger(t))
+	require.NoError(t, s.Start(ctx))
+	defer s.Stop()
+	accept(t, st, p.ID, "lost")
+	require.Eventually(t, func() bool { return commands(t, js) == 1 }, 5*time.Second, 10*time.Millisecond)
+
+	stream, err := js.Stream(ctx, events.StreamCommands)
+	require.NoError(t, err)
+	require.NoError(t, stream.Purge(ctx))
+	require.Zero(t, commands(t, js))
+	require.Eventually(t, func() bool { return commands(t, js) == 1 }, 5*time.Second, 10*time.Millisecond,
+		"the still-queued job's command is sent again")
+}

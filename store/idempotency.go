@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/tenantry/tenantry"
@@ -30,7 +29,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key string, hash []b
 		WHERE idempotency_keys.status IS NULL AND idempotency_keys.request_hash = $3
 		  AND idempotency_keys.created_at < now() - $4::interval`, scope, key, hash, idempotencyLease)
 	if err != nil {
-		return stored, false, fmt.Errorf("claim idempotency key: %w", err)
+		return stored, false, translate(err, "claim idempotency key")
 	}
 	if tag.RowsAffected() == 1 {
 		return stored, true, nil
@@ -56,7 +55,7 @@ func (s *Store) CompleteIdempotent(ctx context.Context, scope, key string, resp 
 	_, err := s.pool.Exec(ctx, `UPDATE core.idempotency_keys SET status = $3, body = $4 WHERE scope = $1 AND key = $2`,
 		scope, key, resp.Status, resp.Body)
 	if err != nil {
-		return fmt.Errorf("complete idempotency key: %w", err)
+		return translate(err, "complete idempotency key")
 	}
 	return nil
 }
@@ -66,7 +65,7 @@ func (s *Store) CompleteIdempotent(ctx context.Context, scope, key string, resp 
 func (s *Store) ReleaseIdempotent(ctx context.Context, scope, key string) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM core.idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL`, scope, key)
 	if err != nil {
-		return fmt.Errorf("release idempotency key: %w", err)
+		return translate(err, "release idempotency key")
 	}
 	return nil
 }

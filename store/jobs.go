@@ -73,24 +73,13 @@ func (s *Store) RecordJobError(ctx context.Context, id, msg string) error {
 	return nil
 }
 
-// FailJob marks job id failed with msg, and the subaccount it was
-// provisioning failed too, in one transaction. A job already finished is
+// FailJob marks job id failed with msg, and undoes what the job had
+// started on its subaccount, in one transaction. A job already finished is
 // left as it is. It returns the job.failed event to publish.
 func (s *Store) FailJob(ctx context.Context, id, msg string) ([]tenantry.Message, error) {
 	return s.finishJob(ctx, id, tenantry.JobFailed, msg, func(tx pgx.Tx, j *tenantry.Job) ([]tenantry.Message, error) {
-		if j.Kind == tenantry.KindProvision {
-			_, err := tx.Exec(ctx, `UPDATE core.accounts SET status = 'failed', status_reason = $2, updated_at = now()
-				WHERE id = $1 AND status = 'provisioning'`, j.AccountID, msg)
-			if err != nil {
-				return nil, fmt.Errorf("mark subaccount failed: %w", err)
-			}
-		}
-		if j.Kind == tenantry.KindDeprovision {
-			_, err := tx.Exec(ctx, `UPDATE core.accounts SET status = 'active', status_reason = $2, updated_at = now()
-				WHERE id = $1 AND status = 'deprovisioning'`, j.AccountID, "deletion failed: "+msg)
-			if err != nil {
-				return nil, fmt.Errorf("restore subaccount: %w", err)
-			}
+		if err := rollbackSubaccount(ctx, tx, j, msg); err != nil {
+			return nil, err
 		}
 		return []tenantry.Message{newEvent(j, tenantry.EventJobFailed)}, nil
 	})

@@ -23,7 +23,7 @@ func queueOutbox(b *pgx.Batch, msgs ...tenantry.Message) {
 // mark is bookkeeping: if a crash loses it, the message is re-published
 // and de-duplicated, so it commits without waiting for the WAL flush.
 func (s *Store) MarkPublished(ctx context.Context, ids ...string) error {
-	err := s.relaxed(ctx, `UPDATE core.outbox SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL`,
+	err := s.relaxed(ctx, `UPDATE core.outbox SET published_at = now() WHERE id = ANY($1)`,
 		[]any{ids}, nil)
 	if err != nil {
 		return fmt.Errorf("mark published: %w", err)
@@ -40,9 +40,27 @@ func (s *Store) Unpublished(ctx context.Context, olderThan time.Duration, limit 
 	if err != nil {
 		return nil, fmt.Errorf("query outbox: %w", err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (tenantry.Message, error) {
-		var m tenantry.Message
-		err := row.Scan(&m.ID, &m.Subject, &m.Header, &m.Data)
-		return m, err
-	})
+	return pgx.CollectRows(rows, scanMessage)
+}
+
+// StaleCommands returns up to limit commands whose job is still queued
+// more than after since they were last published: JetStream acknowledged
+// them, but no worker ever started them (a lost stream, a purge, a
+// single-replica host gone). Re-publishing them is harmless: a worker
+// that finds the job finished acks it unchanged.
+func (s *Store) StaleCommands(ctx context.Context, after time.Duration, limit int) ([]tenantry.Message, error) {
+	rows, err := s.pool.Query(ctx, `SELECT o.id, o.subject, o.headers, o.data FROM core.outbox o
+		JOIN core.jobs j ON j.id = o.id
+		WHERE j.status = 'queued' AND o.published_at < clock_timestamp() - $1::interval
+		ORDER BY o.published_at LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("query stale commands: %w", err)
+	}
+	return pgx.CollectRows(rows, scanMessage)
+}
+
+func scanMessage(row pgx.CollectableRow) (tenantry.Message, error) {
+	var m tenantry.Message
+	err := row.Scan(&m.ID, &m.Subject, &m.Header, &m.Data)
+	return m, err
 }

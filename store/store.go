@@ -93,6 +93,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 }
 
 // translate maps driver errors to tenantry errors at the store boundary.
+// Handlers validate input first; this is the backstop that keeps client
+// text Postgres rejects from becoming a 500.
 func translate(err error, what string) error {
 	var pgErr *pgconn.PgError
 	switch {
@@ -102,6 +104,9 @@ func translate(err error, what string) error {
 		return tenantry.Errorf(tenantry.ENOTFOUND, "%s not found", what)
 	case errors.As(err, &pgErr) && pgErr.Code == "23505":
 		return tenantry.Errorf(tenantry.ECONFLICT, "%s already exists", what)
+	case errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05"):
+		// Text Postgres cannot store (invalid UTF-8, NUL) came from a client.
+		return tenantry.Errorf(tenantry.EINVALID, "text must be valid UTF-8 without NUL characters")
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -118,4 +123,12 @@ func (s *Store) relaxed(ctx context.Context, q string, args []any, scan func(pgx
 		qq.QueryRow(scan)
 	}
 	return s.pool.SendBatch(ctx, b).Close()
+}
+
+// pageLimit is p.Limit, or the default when a caller left it unset.
+func pageLimit(p tenantry.Page) int {
+	if p.Limit <= 0 {
+		return 50
+	}
+	return p.Limit
 }

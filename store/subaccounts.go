@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -69,17 +70,18 @@ func (s *Store) Subaccount(ctx context.Context, c tenantry.Caller, id string) (*
 // Subaccounts lists the subaccounts c may see, in creation order, and
 // returns the cursor of the next page ("" on the last).
 func (s *Store) Subaccounts(ctx context.Context, c tenantry.Caller, f tenantry.SubaccountFilter) ([]*tenantry.Subaccount, string, error) {
+	f.Limit = pageLimit(f.Page)
 	rows, err := s.pool.Query(ctx, `SELECT `+subaccountColumns+` FROM core.accounts
 		WHERE `+callerScope+` AND ($3 = '' OR external_id = $3) AND id > $4
 		ORDER BY id LIMIT $5`, c.PartnerID, c.AccountID, f.ExternalID, f.Cursor, f.Limit+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("list subaccounts: %w", err)
+		return nil, "", translate(err, "list subaccounts")
 	}
 	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*tenantry.Subaccount, error) {
 		return scanSubaccount(row)
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("list subaccounts: %w", err)
+		return nil, "", translate(err, "list subaccounts")
 	}
 	next := ""
 	if len(items) > f.Limit {
@@ -124,6 +126,7 @@ func (s *Store) DeleteSubaccount(ctx context.Context, c tenantry.Caller, id stri
 		if a.Status != tenantry.SubaccountActive && a.Status != tenantry.SubaccountFailed {
 			return tenantry.Errorf(tenantry.ECONFLICT, "subaccount %s is %s; it can be deleted once active or failed", id, a.Status)
 		}
+		cmd.Payload, _ = json.Marshal(map[string]string{"previous_status": a.Status})
 		a.Status = tenantry.SubaccountDeprovisioning
 		if _, err := tx.Exec(ctx, `UPDATE core.accounts SET status = $2, updated_at = now() WHERE id = $1`, id, a.Status); err != nil {
 			return fmt.Errorf("mark deprovisioning: %w", err)

@@ -72,6 +72,26 @@ func (s *Store) DeprovisionSubaccount(ctx context.Context, jobID string) ([]tena
 	})
 }
 
+// rollbackSubaccount undoes what a failed subaccount job started: a
+// provisioning leaves the subaccount failed with the reason; a deletion
+// returns it to the status it had before (kept in the job's payload).
+func rollbackSubaccount(ctx context.Context, tx pgx.Tx, j *tenantry.Job, reason string) error {
+	var err error
+	switch j.Kind {
+	case tenantry.KindProvision:
+		_, err = tx.Exec(ctx, `UPDATE core.accounts SET status = 'failed', status_reason = $2, updated_at = now()
+			WHERE id = $1 AND status = 'provisioning'`, j.AccountID, reason)
+	case tenantry.KindDeprovision:
+		_, err = tx.Exec(ctx, `UPDATE core.accounts SET status_reason = $2, updated_at = now(),
+			status = coalesce((SELECT payload->>'previous_status' FROM core.jobs WHERE id = $3), 'active')
+			WHERE id = $1 AND status = 'deprovisioning'`, j.AccountID, "deletion failed: "+reason, j.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("roll back subaccount %s: %w", j.AccountID, err)
+	}
+	return nil
+}
+
 // lockAccount locks the job's account and returns its schema name. The
 // account must be in status want; anything else is a permanent conflict.
 func lockAccount(ctx context.Context, tx pgx.Tx, id, want string) (string, error) {

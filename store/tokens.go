@@ -63,3 +63,19 @@ func (s *Store) CheckCaller(ctx context.Context, c tenantry.Caller, stored bool)
 	}
 	return nil
 }
+
+// RevokeAccountTokens revokes every non-expiring token of subaccount id
+// and returns how many were live. ENOTFOUND if c may not see it.
+// (Short-lived account tokens expire within the hour; they die at once
+// when the subaccount is deleted.)
+func (s *Store) RevokeAccountTokens(ctx context.Context, c tenantry.Caller, id string) (int64, error) {
+	if _, err := s.Subaccount(ctx, c, id); err != nil {
+		return 0, err
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE core.tokens SET revoked_at = now()
+		WHERE account_id = $1 AND partner_id = $2 AND revoked_at IS NULL`, id, c.PartnerID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke account tokens: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -21,10 +21,13 @@ import (
 	"github.com/tenantry/tenantry/store"
 )
 
-// Config configures the worker's consumer; zero values take the
-// consumer's defaults (8 concurrent jobs, 30s ack wait, 8 deliveries).
+// Config configures the worker; zero values take the defaults.
 type Config struct {
+	// Consumer defaults: 8 concurrent jobs, 30s ack wait, 8 deliveries.
 	Consumer events.ConsumerConfig
+	// OutageWait is how long one delivery waits out an unreachable
+	// Postgres before giving the delivery up; default 10m.
+	OutageWait time.Duration
 }
 
 // apply runs one job kind; it returns the messages its transaction wrote
@@ -33,6 +36,7 @@ type apply func(ctx context.Context, jobID string) ([]tenantry.Message, error)
 
 // Worker consumes commands. Start once, Stop to drain.
 type Worker struct {
+	cfg      Config
 	store    *store.Store
 	pub      tenantry.Publisher
 	consumer *events.Consumer
@@ -53,7 +57,10 @@ func New(cfg Config, st *store.Store, js jetstream.JetStream, pub tenantry.Publi
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{store: st, pub: pub, metrics: m, log: log, stop: make(chan struct{})}
+	if cfg.OutageWait <= 0 {
+		cfg.OutageWait = 10 * time.Minute
+	}
+	w := &Worker{cfg: cfg, store: st, pub: pub, metrics: m, log: log, stop: make(chan struct{})}
 	w.appliers = map[string]apply{
 		tenantry.KindProvision:   st.ProvisionSubaccount,
 		tenantry.KindDeprovision: st.DeprovisionSubaccount,
@@ -95,7 +102,8 @@ func (w *Worker) handle(ctx context.Context, m *events.Msg) error {
 	if !ok {
 		return events.Permanent(fmt.Errorf("unknown command kind %q", cmd.Kind))
 	}
-	job, err := w.store.StartJob(ctx, cmd.JobID)
+	var job *tenantry.Job
+	err := w.await(ctx, func() (err error) { job, err = w.store.StartJob(ctx, cmd.JobID); return err })
 	if tenantry.ErrorCode(err) == tenantry.ENOTFOUND {
 		return events.Permanent(err)
 	}
@@ -106,7 +114,8 @@ func (w *Worker) handle(ctx context.Context, m *events.Msg) error {
 		return nil // a redelivery of finished work
 	}
 	start := time.Now()
-	msgs, err := run(ctx, cmd.JobID)
+	var msgs []tenantry.Message
+	err = w.await(ctx, func() (err error) { msgs, err = run(ctx, cmd.JobID); return err })
 	if err != nil {
 		return w.fail(ctx, m, cmd, err)
 	}
@@ -134,7 +143,8 @@ func (w *Worker) fail(ctx context.Context, m *events.Msg, cmd tenantry.Command, 
 		return err
 	}
 	log.Error("job failed", zap.Error(err))
-	msgs, failErr := w.store.FailJob(ctx, cmd.JobID, reason)
+	var msgs []tenantry.Message
+	failErr := w.await(ctx, func() (err error) { msgs, err = w.store.FailJob(ctx, cmd.JobID, reason); return err })
 	if failErr != nil {
 		return fmt.Errorf("record job failure: %w (after %v)", failErr, err)
 	}
@@ -144,6 +154,28 @@ func (w *Worker) fail(ctx context.Context, m *events.Msg, cmd tenantry.Command, 
 		return events.Permanent(err)
 	}
 	return err // the last delivery: the consumer dead-letters it as max_deliver
+}
+
+// await runs fn again while it fails only because Postgres is
+// unreachable, up to OutageWait: a database outage is waited out inside
+// the delivery (the consumer's heartbeats keep the message) instead of
+// spending the message's deliveries and failing work that never ran.
+func (w *Worker) await(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(w.cfg.OutageWait)
+	delay := 100 * time.Millisecond
+	for {
+		err := fn()
+		if !store.IsUnavailable(err) || time.Now().After(deadline) {
+			return err
+		}
+		w.log.Warn("postgres unavailable; waiting", zap.Duration("retry_in", delay), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
 }
 
 // publish sends what a committed job wrote to the outbox; anything not

@@ -103,3 +103,28 @@ func TestUnknownJobIsDeadLettered(t *testing.T) {
 	require.NoError(t, json.Unmarshal(dead.Data, &got))
 	require.Equal(t, cmd.JobID, got.JobID)
 }
+
+// TestPostgresOutageOutlastsRetries: Postgres is unreachable from the
+// worker for far longer than the message's whole retry budget; the job
+// must still run once the database is back, not be failed or stranded.
+func TestPostgresOutageOutlastsRetries(t *testing.T) {
+	sys, token, _ := setup(t)
+	proxy, viaProxy := tenantrytest.NewPostgresProxy(t)
+	tenantrytest.StartWithNATS(t, sys.NATS, func(c *node.Config) {
+		c.API, c.Worker, c.DatabaseURL = false, true, viaProxy
+		c.Jobs.Consumer = events.ConsumerConfig{MaxDeliver: 2, AckWait: time.Second,
+			BackoffBase: 50 * time.Millisecond, BackoffMax: 100 * time.Millisecond}
+	})
+	proxy.Cut()
+	r := sys.Do("POST", "/api/subaccount", token, map[string]any{"external_id": "outage"})
+	require.Equal(t, 202, r.Status)
+	time.Sleep(2 * time.Second) // ten times the retry budget
+	queued := sys.Do("GET", "/api/jobs/"+r.JSON["job_id"].(string), token, nil)
+	require.Equal(t, "queued", queued.JSON["status"], "nothing could be recorded meanwhile")
+	proxy.Restore()
+
+	job := sys.WaitJob(token, r.JSON["job_id"].(string))
+	require.Equal(t, "succeeded", job["status"])
+	require.EqualValues(t, 1, job["attempts"])
+	require.Empty(t, deadLetters(t, sys))
+}

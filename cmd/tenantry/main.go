@@ -4,7 +4,7 @@
 //	tenantry migrate                    apply database migrations
 //	tenantry partner create --name N [--cors-origin URL]... [--json]
 //	tenantry partner token --id P [--json]
-//	tenantry partner revoke-token (--token T | --id P)
+//	tenantry partner revoke-token (--token T | --id P)   a partner's or account's non-expiring token
 //	tenantry masterkey                  print a fresh TENANTRY_MASTER_KEY
 //
 // Configuration comes from the environment (see cmd/internal/env).

@@ -103,7 +103,7 @@ func partnerToken(ctx context.Context, st *store.Store, args []string) error {
 
 func partnerRevoke(ctx context.Context, st *store.Store, args []string) error {
 	fs := flag.NewFlagSet("partner revoke-token", flag.ContinueOnError)
-	token := fs.String("token", "", "the token to revoke")
+	token := fs.String("token", "", "the non-expiring token (partner or account) to revoke")
 	id := fs.String("id", "", "revoke every token of this partner")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -118,13 +118,13 @@ func partnerRevoke(ctx context.Context, st *store.Store, args []string) error {
 		if err != nil {
 			return err
 		}
-		if !stored || c.Kind != tenantry.KindPartnerToken {
-			return errors.New("revoke-token: not a non-expiring partner token")
+		if !stored {
+			return errors.New("revoke-token: an expiring token cannot be revoked; it lapses within the hour")
 		}
 		if err := st.RevokeToken(ctx, c.TokenID); err != nil {
 			return err
 		}
-		fmt.Printf("revoked token %s of partner %s\n", c.TokenID, c.PartnerID)
+		fmt.Printf("revoked %s token %s of partner %s\n", c.Kind, c.TokenID, c.PartnerID)
 	case *id != "" && *token == "":
 		n, err := st.RevokePartnerTokens(ctx, *id)
 		if err != nil {

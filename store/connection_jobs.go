@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantry/tenantry"
+)
+
+// ConnectionState is a connection with what workers need to act on it.
+type ConnectionState struct {
+	*tenantry.Connection
+	Secrets        []byte // sealed; nil if none
+	TokenExpiresAt *time.Time
+	RefreshedAt    *time.Time
+}
+
+// ConnectionOutcome is what a job or a refresh decided about a
+// connection. Empty Status keeps the status; nil Secrets keeps them.
+type ConnectionOutcome struct {
+	Status         string
+	Reason         string
+	Secrets        []byte
+	TokenExpiresAt *time.Time
+	Refreshed      bool // the tokens were refreshed just now
+	Checked        bool // a credential check ran just now
+	Level, Log     string
+}
+
+const stateColumns = connectionColumns + `, secrets, token_expires_at, refreshed_at`
+
+func scanState(row pgx.Row) (*ConnectionState, error) {
+	c := &tenantry.Connection{}
+	st := &ConnectionState{Connection: c}
+	err := row.Scan(&c.ID, &c.PartnerID, &c.AccountID, &c.ServerTypeID, &c.Name, &c.Status, &c.StatusReason,
+		&c.Fields, &c.LastCheckedAt, &c.CreatedAt, &c.UpdatedAt, &st.Secrets, &st.TokenExpiresAt, &st.RefreshedAt)
+	return st, err
+}
+
+// ConnectionState returns connection id for a worker acting on its
+// tenant's behalf (the job names the tenant). ENOTFOUND once deleted.
+func (s *Store) ConnectionState(ctx context.Context, id string) (*ConnectionState, error) {
+	st, err := scanState(s.pool.QueryRow(ctx, `SELECT `+stateColumns+` FROM core.connections
+		WHERE id = $1 AND deleted_at IS NULL`, id))
+	if err != nil {
+		return nil, translate(err, "connection "+id)
+	}
+	return st, nil
+}
+
+// FinishConnectionJob applies o to connection connID and finishes job
+// jobID in one transaction: succeeded, or failed with o.Reason when the
+// connection ends in error or needs_reauth. A status change emits its
+// event. A redelivery of a finished job changes nothing.
+func (s *Store) FinishConnectionJob(ctx context.Context, jobID, connID string, o ConnectionOutcome) ([]tenantry.Message, error) {
+	status, msg := tenantry.JobSucceeded, ""
+	if o.Status == tenantry.ConnError || o.Status == tenantry.ConnNeedsReauth {
+		status, msg = tenantry.JobFailed, o.Reason
+	}
+	return s.finishJob(ctx, jobID, status, msg, func(tx pgx.Tx, j *tenantry.Job) ([]tenantry.Message, error) {
+		return applyOutcome(ctx, tx, connID, j.ID, o)
+	})
+}
+
+// RefreshTokens runs fn with connection id locked (SELECT … FOR UPDATE):
+// one refresher at a time across every worker, and whoever waited sees
+// the tokens the first one stored. fn's outcome (nil: nothing to do) is
+// committed before RefreshTokens returns, so a rotated refresh token is
+// persisted before the new access token is used.
+func (s *Store) RefreshTokens(ctx context.Context, id, jobID string,
+	fn func(st *ConnectionState) (*ConnectionOutcome, error)) ([]tenantry.Message, error) {
+	var msgs []tenantry.Message
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		st, err := scanState(tx.QueryRow(ctx, `SELECT `+stateColumns+` FROM core.connections
+			WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id))
+		if err != nil {
+			return translate(err, "connection "+id)
+		}
+		o, err := fn(st)
+		if err != nil || o == nil {
+			return err
+		}
+		msgs, err = applyOutcome(ctx, tx, id, jobID, *o)
+		return err
+	})
+	return msgs, err
+}
+
+// applyOutcome writes o to the connection, its log and, on a status
+// change, the event, inside tx.
+func applyOutcome(ctx context.Context, tx pgx.Tx, id, jobID string, o ConnectionOutcome) ([]tenantry.Message, error) {
+	var before string
+	if err := tx.QueryRow(ctx, `SELECT status FROM core.connections WHERE id = $1 FOR UPDATE`, id).Scan(&before); err != nil {
+		return nil, translate(err, "connection "+id)
+	}
+	c, err := scanConnection(tx.QueryRow(ctx, `UPDATE core.connections SET
+		status = coalesce(nullif($2, ''), status),
+		status_reason = CASE WHEN $2 = '' THEN status_reason ELSE $3 END,
+		secrets = coalesce($4, secrets), token_expires_at = coalesce($5, token_expires_at),
+		refreshed_at = CASE WHEN $6 THEN now() ELSE refreshed_at END,
+		last_checked_at = CASE WHEN $7 THEN now() ELSE last_checked_at END, updated_at = now()
+		WHERE id = $1 RETURNING `+connectionColumns, id, o.Status, o.Reason, o.Secrets, o.TokenExpiresAt, o.Refreshed, o.Checked))
+	if err != nil {
+		return nil, fmt.Errorf("update connection %s: %w", id, err)
+	}
+	b := &pgx.Batch{}
+	if o.Log != "" {
+		queueLog(b, c, o.Level, o.Log, jobID)
+	}
+	var msgs []tenantry.Message
+	if c.Status != before {
+		msgs = append(msgs, connectionEvent(c, statusEvent(c.Status), jobID))
+		queueOutbox(b, msgs...)
+	}
+	return msgs, tx.SendBatch(ctx, b).Close()
+}
+
+// statusEvent names the event a connection emits on entering status.
+func statusEvent(status string) string {
+	if status == tenantry.ConnActive {
+		return "server.connected"
+	}
+	return "server." + status
+}
+
+// CompleteJob finishes job id with status and msg and no other effect;
+// a finished job is left as it is.
+func (s *Store) CompleteJob(ctx context.Context, id, status, msg string) error {
+	_, err := s.finishJob(ctx, id, status, msg, func(pgx.Tx, *tenantry.Job) ([]tenantry.Message, error) { return nil, nil })
+	return err
+}
