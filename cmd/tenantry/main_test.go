@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,9 +18,7 @@ func TestMain(m *testing.M) { os.Exit(tenantrytest.Main(m)) }
 // it against the package database.
 func cli(t *testing.T) func(args ...string) (string, error) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tenantry")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
+	bin := tenantryBinary(t)
 	return func(args ...string) (string, error) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+tenantrytest.DatabaseURL(t),
