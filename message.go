@@ -26,12 +26,8 @@ type Message struct {
 // Message returns the command as a message for the COMMANDS stream.
 func (c Command) Message() Message {
 	data, _ := json.Marshal(c) // a struct of strings and raw JSON: cannot fail
-	tenant := c.AccountID
-	if tenant == "" {
-		tenant = c.PartnerID
-	}
 	return Message{ID: c.JobID, Subject: c.Subject(), Data: data, Header: map[string]string{
-		HeaderJob: c.JobID, HeaderTenant: tenant, HeaderKind: c.Kind, HeaderRequestID: c.RequestID,
+		HeaderJob: c.JobID, HeaderTenant: tenant(c.AccountID, c.PartnerID), HeaderKind: c.Kind, HeaderRequestID: c.RequestID,
 	}}
 }
 
@@ -56,11 +52,8 @@ type Event struct {
 // Message returns the event as a message for the EVENTS stream.
 func (e Event) Message() Message {
 	data, _ := json.Marshal(e)
-	tenant := e.AccountID
-	if tenant == "" {
-		tenant = e.PartnerID
-	}
-	return Message{ID: e.ID, Subject: "evt." + tenant + "." + e.Type, Data: data, Header: map[string]string{
-		HeaderJob: e.JobID, HeaderTenant: tenant, HeaderKind: e.Type,
+	t := tenant(e.AccountID, e.PartnerID)
+	return Message{ID: e.ID, Subject: "evt." + t + "." + e.Type, Data: data, Header: map[string]string{
+		HeaderJob: e.JobID, HeaderTenant: t, HeaderKind: e.Type,
 	}}
 }

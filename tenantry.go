@@ -110,12 +110,15 @@ type Command struct {
 
 // Subject is the command's JetStream subject, cmd.<kind>.<tenant>; the
 // tenant is the account, or the partner for partner-wide work.
-func (c Command) Subject() string {
-	tenant := c.AccountID
-	if tenant == "" {
-		tenant = c.PartnerID
+func (c Command) Subject() string { return "cmd." + c.Kind + "." + tenant(c.AccountID, c.PartnerID) }
+
+// tenant is whom something belongs to: the account, or the partner for
+// partner-wide things.
+func tenant(account, partner string) string {
+	if account != "" {
+		return account
 	}
-	return "cmd." + c.Kind + "." + tenant
+	return partner
 }
 
 // Token kinds. A token of one kind is never accepted where another is
@@ -139,12 +142,7 @@ func (c Caller) IsPartner() bool { return c.Kind == KindPartnerToken }
 
 // Scope is the id whose resources the caller owns: idempotency keys and
 // rate limits are kept per scope.
-func (c Caller) Scope() string {
-	if c.AccountID != "" {
-		return c.AccountID
-	}
-	return c.PartnerID
-}
+func (c Caller) Scope() string { return tenant(c.AccountID, c.PartnerID) }
 
 type callerKey struct{}
 
