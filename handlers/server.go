@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/auth"
+	"github.com/tenantry/tenantry/connections"
 	"github.com/tenantry/tenantry/store"
 )
 
@@ -44,6 +45,7 @@ type Server struct {
 	cfg     Config
 	store   *store.Store
 	issuer  *auth.Issuer
+	conns   *connections.Service
 	pub     tenantry.Publisher
 	ready   map[string]ReadyCheck
 	log     *zap.Logger
@@ -54,8 +56,8 @@ type Server struct {
 
 // New returns the API server. reg and gather are the Prometheus registry
 // the API's metrics go to and the one /metrics exposes.
-func New(cfg Config, st *store.Store, issuer *auth.Issuer, pub tenantry.Publisher, ready map[string]ReadyCheck,
-	reg prometheus.Registerer, gather prometheus.Gatherer, log *zap.Logger) (*Server, error) {
+func New(cfg Config, st *store.Store, issuer *auth.Issuer, conns *connections.Service, pub tenantry.Publisher,
+	ready map[string]ReadyCheck, reg prometheus.Registerer, gather prometheus.Gatherer, log *zap.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -63,7 +65,7 @@ func New(cfg Config, st *store.Store, issuer *auth.Issuer, pub tenantry.Publishe
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, store: st, issuer: issuer, pub: pub, ready: ready, log: log,
+	return &Server{cfg: cfg, store: st, issuer: issuer, conns: conns, pub: pub, ready: ready, log: log,
 		metrics: m, gather: gather, cors: newCORSOrigins(st, cfg.CORSRefresh)}, nil
 }
 
@@ -78,6 +80,7 @@ func (s *Server) Router() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.wrap(s.readyz))
 	r.Handle("/metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}))
+	r.Get(connections.CallbackPath, s.oauthCallback)
 	r.Route("/api", func(r chi.Router) {
 		r.Use(s.corsHeaders, s.authenticate)
 		r.Group(func(r chi.Router) {
@@ -89,9 +92,20 @@ func (s *Server) Router() http.Handler {
 			r.Delete("/subaccount/{id}", s.wrap(s.deleteSubaccount))
 			r.Get("/subaccount/{id}/token", s.wrap(s.subaccountToken))
 			r.Delete("/subaccount/{id}/tokens", s.wrap(s.revokeSubaccountTokens))
+			r.Get("/oauth-apps", s.wrap(s.listOAuthApps))
+			r.Put("/oauth-apps/{servertype}", s.wrap(s.putOAuthApp))
+			r.Delete("/oauth-apps/{servertype}", s.wrap(s.deleteOAuthApp))
 		})
 		r.Get("/subaccount/{id}", s.wrap(s.getSubaccount))
 		r.Get("/jobs/{id}", s.wrap(s.getJob))
+		r.Get("/servertypes", s.wrap(s.listServerTypes))
+		r.Post("/servers", s.wrap(s.createServer))
+		r.Get("/servers", s.wrap(s.listServers))
+		r.Get("/server/{id}", s.wrap(s.getServer))
+		r.Put("/server/{id}", s.wrap(s.updateServer))
+		r.Post("/server/{id}/reconnect", s.wrap(s.updateServer))
+		r.Delete("/server/{id}", s.wrap(s.deleteServer))
+		r.Get("/server/{id}/logs", s.wrap(s.serverLogs))
 	})
 	return r
 }
@@ -102,16 +116,12 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 		Code: "method_not_allowed", RequestID: requestID(r.Context())})
 }
 
-// accept publishes an accepted command after its transaction committed.
-// A failed publish is not the client's problem: the command is durable in
-// the outbox and the scheduler re-publishes it.
-func (s *Server) accept(ctx context.Context, m tenantry.Message) {
-	if err := s.pub.Publish(ctx, m); err != nil {
+// accept publishes what a request committed to the outbox. A failed
+// publish is not the client's problem: the message is durable in the
+// outbox and the scheduler re-publishes it.
+func (s *Server) accept(ctx context.Context, msgs ...tenantry.Message) {
+	if _, err := s.store.Send(ctx, s.pub, msgs...); err != nil {
 		s.log.Warn("publish after commit failed; the scheduler will re-publish",
-			zap.String("id", m.ID), zap.String("request_id", requestID(ctx)), zap.Error(err))
-		return
-	}
-	if err := s.store.MarkPublished(ctx, m.ID); err != nil {
-		s.log.Warn("mark published", zap.String("id", m.ID), zap.Error(err))
+			zap.String("request_id", requestID(ctx)), zap.Error(err))
 	}
 }

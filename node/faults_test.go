@@ -34,7 +34,7 @@ func startWorker(t *testing.T, bin, natsURL string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+tenantrytest.DatabaseURL(t), "NATS_URL="+natsURL,
-		"TENANTRY_WORKER_ACK_WAIT=2s", "TENANTRY_LOG_LEVEL=warn")
+		"TENANTRY_WORKER_ACK_WAIT=2s", "TENANTRY_LOG_LEVEL=warn", "TENANTRY_MASTER_KEY="+tenantrytest.MasterKey)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -20,7 +21,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/auth"
+	"github.com/tenantry/tenantry/connections"
+	"github.com/tenantry/tenantry/connectors"
+	"github.com/tenantry/tenantry/connectors/egress"
 	"github.com/tenantry/tenantry/events"
 	"github.com/tenantry/tenantry/handlers"
 	"github.com/tenantry/tenantry/scheduler"
@@ -35,12 +40,21 @@ type Config struct {
 
 	DatabaseURL    string // required
 	NATSURL        string // required
-	MasterKey      string // TENANTRY_MASTER_KEY; required for the api role
+	MasterKey      string // TENANTRY_MASTER_KEY; required for the api and worker roles
 	Addr           string // api listen address; default 127.0.0.1:8080
 	MetricsAddr    string // without the api role: where /metrics and /healthz listen ("" = off)
 	StreamReplicas int    // 1 on one server, 3 on a cluster; default 1
 	Migrate        bool   // apply migrations at start
 	PublishTimeout time.Duration
+
+	// ConnectorsDir adds custom connector definitions to the embedded
+	// catalog (TENANTRY_CONNECTORS_DIR).
+	ConnectorsDir string
+	// EgressAllow exempts networks from the egress guard
+	// (TENANTRY_EGRESS_ALLOW); tests allow loopback for fake providers.
+	EgressAllow []netip.Prefix
+	// Connections: PublicURL defaults to the API's bound address.
+	Connections connections.Config
 
 	HTTP      handlers.Config
 	Auth      auth.Config
@@ -57,8 +71,8 @@ func (c *Config) Validate() error {
 	if c.NATSURL == "" {
 		return errors.New("NATS_URL is required")
 	}
-	if c.API && c.MasterKey == "" {
-		return errors.New("TENANTRY_MASTER_KEY is required for the api role (generate one with `tenantry masterkey`)")
+	if (c.API || c.Worker) && c.MasterKey == "" {
+		return errors.New("TENANTRY_MASTER_KEY is required for the api and worker roles (generate one with `tenantry masterkey`)")
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
@@ -80,7 +94,9 @@ type Node struct {
 	cfg    Config
 	log    *zap.Logger
 	Store  *store.Store
-	Issuer *auth.Issuer // nil unless the api role runs
+	Issuer *auth.Issuer         // nil unless the api role runs
+	Conns  *connections.Service // nil unless the api or worker role runs
+	sealer *secret.Sealer
 	nc     *nats.Conn
 
 	ln     net.Listener
@@ -92,7 +108,7 @@ type Node struct {
 	stopOnce sync.Once
 }
 
-// Start connects, builds and starts the configured roles. The API
+// Start connects, builds and starts the configured roles. The HTTP
 // listener is bound before Start returns, so a bad address fails here.
 func Start(ctx context.Context, cfg Config, log *zap.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
@@ -127,8 +143,18 @@ func (n *Node) start(ctx context.Context) error {
 	pub := events.NewPublisher(js, n.cfg.PublishTimeout)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if n.cfg.API {
+		if err := n.listen(n.cfg.Addr); err != nil {
+			return err
+		}
+	}
+	if n.cfg.API || n.cfg.Worker {
+		if err := n.buildConnections(pub); err != nil {
+			return err
+		}
+	}
 	if n.cfg.Worker {
-		if n.work, err = worker.New(n.cfg.Jobs, n.Store, js, pub, reg, n.log.Named("worker")); err != nil {
+		if n.work, err = worker.New(n.cfg.Jobs, n.Store, n.Conns, js, pub, reg, n.log.Named("worker")); err != nil {
 			return err
 		}
 		if err := n.work.Start(ctx); err != nil {
@@ -136,6 +162,7 @@ func (n *Node) start(ctx context.Context) error {
 		}
 	}
 	if n.cfg.Scheduler {
+		n.cfg.Schedule.RefreshBefore = n.cfg.Connections.RefreshBefore
 		n.sched = scheduler.New(n.cfg.Schedule, n.Store, pub, n.log.Named("scheduler"))
 		if err := n.sched.Start(ctx); err != nil {
 			return err
@@ -148,33 +175,38 @@ func (n *Node) start(ctx context.Context) error {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-		return n.serve(n.cfg.MetricsAddr, mux)
+		if err := n.listen(n.cfg.MetricsAddr); err != nil {
+			return err
+		}
+		n.serve(mux)
 	}
 	return nil
 }
 
-// serve binds addr synchronously (so a bad address fails Start) and
-// serves h until Stop.
-func (n *Node) serve(addr string, h http.Handler) error {
-	var err error
-	if n.ln, err = net.Listen("tcp", addr); err != nil {
-		return fmt.Errorf("listen %s: %w", addr, err)
-	}
-	// ReadTimeout bounds a slow body as MaxBytesReader bounds a big one.
-	n.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		IdleTimeout: 2 * time.Minute}
-	n.served = make(chan error, 1)
-	go func() { n.served <- n.srv.Serve(n.ln) }()
-	n.log.Info("listening", zap.String("addr", n.ln.Addr().String()))
-	return nil
-}
-
-func (n *Node) startAPI(ctx context.Context, pub *events.Publisher, reg *prometheus.Registry) error {
+// buildConnections loads the connector catalog and builds the connection
+// service the api and the worker share.
+func (n *Node) buildConnections(pub tenantry.Publisher) error {
 	sealer, err := secret.ParseMasterKeys(n.cfg.MasterKey)
 	if err != nil {
 		return fmt.Errorf("TENANTRY_MASTER_KEY: %w", err)
 	}
-	if n.Issuer, err = auth.NewIssuer(ctx, n.cfg.Auth, n.Store, sealer, nil); err != nil {
+	n.sealer = sealer
+	catalog, err := connectors.LoadCatalog(n.cfg.ConnectorsDir)
+	if err != nil {
+		return err
+	}
+	cfg := n.cfg.Connections
+	if cfg.PublicURL == "" && n.ln != nil {
+		cfg.PublicURL = "http://" + n.ln.Addr().String()
+	}
+	client := egress.New(egress.Config{Allow: n.cfg.EgressAllow, Logger: n.log.Named("egress")})
+	n.Conns, err = connections.New(cfg, n.Store, catalog, sealer, client, pub, n.log.Named("connections"))
+	return err
+}
+
+func (n *Node) startAPI(ctx context.Context, pub tenantry.Publisher, reg *prometheus.Registry) error {
+	var err error
+	if n.Issuer, err = auth.NewIssuer(ctx, n.cfg.Auth, n.Store, n.sealer, nil); err != nil {
 		return err
 	}
 	ready := map[string]handlers.ReadyCheck{
@@ -186,11 +218,31 @@ func (n *Node) startAPI(ctx context.Context, pub *events.Publisher, reg *prometh
 			return nil
 		},
 	}
-	api, err := handlers.New(n.cfg.HTTP, n.Store, n.Issuer, pub, ready, reg, reg, n.log.Named("api"))
+	api, err := handlers.New(n.cfg.HTTP, n.Store, n.Issuer, n.Conns, pub, ready, reg, reg, n.log.Named("api"))
 	if err != nil {
 		return err
 	}
-	return n.serve(n.cfg.Addr, api.Router())
+	n.serve(api.Router())
+	return nil
+}
+
+// listen binds addr synchronously, so a bad address fails Start.
+func (n *Node) listen(addr string) error {
+	var err error
+	if n.ln, err = net.Listen("tcp", addr); err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return nil
+}
+
+// serve serves h on the bound listener until Stop.
+func (n *Node) serve(h http.Handler) {
+	// ReadTimeout bounds a slow body as MaxBytesReader bounds a big one.
+	n.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute}
+	n.served = make(chan error, 1)
+	go func() { n.served <- n.srv.Serve(n.ln) }()
+	n.log.Info("listening", zap.String("addr", n.ln.Addr().String()))
 }
 
 // Addr is the bound address of the API, or of the metrics listener
@@ -210,10 +262,12 @@ func (n *Node) stop() {
 	if n.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownT)
 		if err := n.srv.Shutdown(ctx); err != nil {
-			n.log.Warn("api shutdown", zap.Error(err))
+			n.log.Warn("http shutdown", zap.Error(err))
 		}
 		cancel()
 		<-n.served
+	} else if n.ln != nil {
+		_ = n.ln.Close()
 	}
 	if n.sched != nil {
 		n.sched.Stop()

@@ -4,8 +4,9 @@
 // were committed but not acknowledged by JetStream (the API or worker
 // died, or NATS was down, between commit and publish) are re-published
 // with their original ids, which JetStream de-duplicates and workers
-// treat as no-ops when already applied. The leader also purges expired
-// idempotency keys and old published outbox rows.
+// treat as no-ops when already applied. The leader also queues OAuth
+// token refreshes before tokens expire, and purges expired idempotency
+// keys and old published outbox rows.
 package scheduler
 
 import (
@@ -29,6 +30,8 @@ type Config struct {
 	RepublishAfter time.Duration // grace before an unpublished message is re-published; default 5s
 	Batch          int           // messages re-published per scan; default 500
 	StaleAfter     time.Duration // a published command whose job is still queued this long is sent again; default 15m
+	RefreshBefore  time.Duration // refresh OAuth tokens this long before they expire; default 10m
+	RefreshEvery   time.Duration // and at least this often; default 24h
 	KeepKeys       time.Duration // how long Idempotency-Keys are honoured; default 24h
 	KeepPublished  time.Duration // how long published outbox rows are kept; default 7 days
 }
@@ -45,6 +48,12 @@ func (c *Config) defaults() {
 	}
 	if c.StaleAfter <= 0 {
 		c.StaleAfter = 15 * time.Minute
+	}
+	if c.RefreshBefore <= 0 {
+		c.RefreshBefore = 10 * time.Minute
+	}
+	if c.RefreshEvery <= 0 {
+		c.RefreshEvery = 24 * time.Hour
 	}
 	if c.KeepKeys <= 0 {
 		c.KeepKeys = 24 * time.Hour
@@ -100,6 +109,7 @@ func (s *Scheduler) run(ctx context.Context) {
 	var purged time.Time
 	for {
 		if s.lead(ctx) {
+			s.refreshTokens(ctx)
 			s.relay(ctx)
 			if time.Since(purged) > time.Minute {
 				s.purge(ctx)
@@ -167,22 +177,27 @@ func (s *Scheduler) relay(ctx context.Context) {
 		s.log.Warn("scan outbox", zap.Error(err))
 		return
 	}
-	ids := make([]string, 0, len(msgs))
-	for _, m := range msgs {
-		if err := s.pub.Publish(ctx, m); err != nil {
-			s.log.Warn("re-publish; will retry", zap.String("id", m.ID), zap.Error(err))
-			break
-		}
-		ids = append(ids, m.ID)
+	n, err := s.store.Send(ctx, s.pub, msgs...)
+	if err != nil {
+		s.log.Warn("re-publish; will retry", zap.Error(err))
 	}
-	if len(ids) == 0 {
+	if n > 0 {
+		s.log.Info("re-published outbox messages", zap.Int("count", n))
+	}
+}
+
+// refreshTokens queues a refresh for every OAuth connection whose token
+// is about to expire or has not been refreshed for a day; the relay
+// publishes the commands.
+func (s *Scheduler) refreshTokens(ctx context.Context) {
+	msgs, err := s.store.EnqueueRefreshes(ctx, time.Now().Add(s.cfg.RefreshBefore), s.cfg.RefreshEvery, s.cfg.Batch)
+	if err != nil {
+		s.log.Warn("queue token refreshes", zap.Error(err))
 		return
 	}
-	if err := s.store.MarkPublished(ctx, ids...); err != nil {
-		s.log.Warn("mark re-published", zap.Error(err))
-		return
+	if _, err := s.store.Send(ctx, s.pub, msgs...); err != nil {
+		s.log.Warn("publish token refreshes; will retry", zap.Error(err))
 	}
-	s.log.Info("re-published outbox messages", zap.Int("count", len(ids)))
 }
 
 // purge drops expired idempotency keys and old published outbox rows.

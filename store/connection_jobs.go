@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -83,14 +84,17 @@ func (s *Store) RefreshTokens(ctx context.Context, id, jobID string,
 		if err != nil || o == nil {
 			return err
 		}
-		msgs, err = applyOutcome(ctx, tx, id, jobID, *o)
-		return err
+		if msgs, err = applyOutcome(ctx, tx, id, jobID, *o); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, tx, msgs)
 	})
 	return msgs, err
 }
 
-// applyOutcome writes o to the connection, its log and, on a status
-// change, the event, inside tx.
+// applyOutcome writes o to the connection and its log inside tx, and
+// returns the event of a status change for the caller to write to the
+// outbox (finishJob does it for jobs).
 func applyOutcome(ctx context.Context, tx pgx.Tx, id, jobID string, o ConnectionOutcome) ([]tenantry.Message, error) {
 	var before string
 	if err := tx.QueryRow(ctx, `SELECT status FROM core.connections WHERE id = $1 FOR UPDATE`, id).Scan(&before); err != nil {
@@ -113,9 +117,15 @@ func applyOutcome(ctx context.Context, tx pgx.Tx, id, jobID string, o Connection
 	var msgs []tenantry.Message
 	if c.Status != before {
 		msgs = append(msgs, connectionEvent(c, statusEvent(c.Status), jobID))
-		queueOutbox(b, msgs...)
 	}
 	return msgs, tx.SendBatch(ctx, b).Close()
+}
+
+// writeOutbox writes msgs to the outbox in tx.
+func writeOutbox(ctx context.Context, tx pgx.Tx, msgs []tenantry.Message) error {
+	b := &pgx.Batch{}
+	queueOutbox(b, msgs...)
+	return tx.SendBatch(ctx, b).Close()
 }
 
 // statusEvent names the event a connection emits on entering status.
@@ -131,4 +141,58 @@ func statusEvent(status string) string {
 func (s *Store) CompleteJob(ctx context.Context, id, status, msg string) error {
 	_, err := s.finishJob(ctx, id, status, msg, func(pgx.Tx, *tenantry.Job) ([]tenantry.Message, error) { return nil, nil })
 	return err
+}
+
+// EnqueueRefreshes queues a refresh job for each OAuth connection (active
+// or degraded) whose token expires before before, or that was last
+// refreshed more than every ago, unless one is already queued or running.
+// It returns the commands to publish.
+func (s *Store) EnqueueRefreshes(ctx context.Context, before time.Time, every time.Duration, limit int) ([]tenantry.Message, error) {
+	var msgs []tenantry.Message
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, partner_id, account_id FROM core.connections c
+			WHERE deleted_at IS NULL AND token_expires_at IS NOT NULL AND status IN ('active', 'degraded')
+			  AND (token_expires_at < $1 OR coalesce(refreshed_at, created_at) < now() - $2::interval)
+			  AND NOT EXISTS (SELECT 1 FROM core.jobs j WHERE j.status IN ('queued', 'running')
+			      AND j.payload->>'connection_id' = c.id AND j.kind = $3)
+			ORDER BY token_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED`, before, every, tenantry.KindConnectionRefresh, limit)
+		if err != nil {
+			return fmt.Errorf("due refreshes: %w", err)
+		}
+		due, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ ID, Partner, Account string }])
+		if err != nil {
+			return fmt.Errorf("due refreshes: %w", err)
+		}
+		b := &pgx.Batch{}
+		for _, c := range due {
+			cmd := &tenantry.Command{Kind: tenantry.KindConnectionRefresh, PartnerID: c.Partner, AccountID: c.Account}
+			cmd.Payload, _ = json.Marshal(map[string]string{"connection_id": c.ID})
+			queueJob(b, cmd)
+			msgs = append(msgs, cmd.Message())
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return msgs, err
+}
+
+// rollbackConnection records the final failure of a connection job: a
+// connection still being set up ends in error; a working one is degraded.
+// A status set by the job itself (needs_reauth) is kept.
+func rollbackConnection(ctx context.Context, tx pgx.Tx, j *tenantry.Job, reason string) ([]tenantry.Message, error) {
+	var connID string
+	err := tx.QueryRow(ctx, `SELECT coalesce(payload->>'connection_id', '') FROM core.jobs WHERE id = $1`, j.ID).Scan(&connID)
+	if err != nil || connID == "" {
+		return nil, translate(err, "job "+j.ID)
+	}
+	status := map[string]string{tenantry.ConnPending: tenantry.ConnError, tenantry.ConnOAuthPending: tenantry.ConnError,
+		tenantry.ConnActive: tenantry.ConnDegraded, tenantry.ConnDegraded: tenantry.ConnDegraded}
+	var cur string
+	if err := tx.QueryRow(ctx, `SELECT status FROM core.connections WHERE id = $1`, connID).Scan(&cur); err != nil {
+		return nil, translate(err, "connection "+connID)
+	}
+	next, ok := status[cur]
+	if !ok {
+		return nil, nil
+	}
+	return applyOutcome(ctx, tx, connID, j.ID, ConnectionOutcome{Status: next, Reason: reason, Level: "error", Log: reason})
 }

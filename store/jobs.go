@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,15 +74,21 @@ func (s *Store) RecordJobError(ctx context.Context, id, msg string) error {
 	return nil
 }
 
-// FailJob marks job id failed with msg, and undoes what the job had
-// started on its subaccount, in one transaction. A job already finished is
+// FailJob marks job id failed with msg, and records the failure on what
+// the job was working on (its subaccount or connection), in one
+// transaction. A job already finished is
 // left as it is. It returns the job.failed event to publish.
 func (s *Store) FailJob(ctx context.Context, id, msg string) ([]tenantry.Message, error) {
 	return s.finishJob(ctx, id, tenantry.JobFailed, msg, func(tx pgx.Tx, j *tenantry.Job) ([]tenantry.Message, error) {
-		if err := rollbackSubaccount(ctx, tx, j, msg); err != nil {
+		rollback := rollbackSubaccount
+		if strings.HasPrefix(j.Kind, "connection.") {
+			rollback = rollbackConnection
+		}
+		msgs, err := rollback(ctx, tx, j, msg)
+		if err != nil {
 			return nil, err
 		}
-		return []tenantry.Message{newEvent(j, tenantry.EventJobFailed)}, nil
+		return append(msgs, newEvent(j, tenantry.EventJobFailed)), nil
 	})
 }
 

@@ -68,8 +68,10 @@ func (s *Store) CompleteOAuth(ctx context.Context, hash []byte, r OAuthResult) (
 			return tx.SendBatch(ctx, b).Close()
 		}
 		o.Log = o.Reason
-		msgs, err = applyOutcome(ctx, tx, c.ID, "", o)
-		return err
+		if msgs, err = applyOutcome(ctx, tx, c.ID, "", o); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, tx, msgs)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -88,12 +90,17 @@ func usedOrUnknown(ctx context.Context, tx pgx.Tx, hash []byte) error {
 	return tenantry.Errorf(tenantry.ENOTFOUND, "unknown authorization request")
 }
 
-// OAuthVerifier returns the sealed PKCE verifier and redirect URI of the
-// authorization request whose state hashes to hash.
-func (s *Store) OAuthVerifier(ctx context.Context, hash []byte) (verifier []byte, redirectURI string, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT verifier, redirect_uri FROM core.oauth_states WHERE state_hash = $1`, hash).
-		Scan(&verifier, &redirectURI)
-	return verifier, redirectURI, translate(err, "authorization request")
+// OAuthRequest returns the authorization request whose state hashes to
+// hash: its connection, sealed PKCE verifier (nil without PKCE) and
+// redirect URI. ENOTFOUND if unknown.
+func (s *Store) OAuthRequest(ctx context.Context, hash []byte) (*OAuthState, error) {
+	st := &OAuthState{Hash: hash}
+	err := s.pool.QueryRow(ctx, `SELECT connection_id, verifier, redirect_uri, expires_at FROM core.oauth_states
+		WHERE state_hash = $1`, hash).Scan(&st.ConnectionID, &st.Verifier, &st.RedirectURI, &st.ExpiresAt)
+	if err != nil {
+		return nil, translate(err, "authorization request")
+	}
+	return st, nil
 }
 
 // OAuthApp is a partner's own OAuth client for a connector.

@@ -64,3 +64,24 @@ func scanMessage(row pgx.CollectableRow) (tenantry.Message, error) {
 	err := row.Scan(&m.ID, &m.Subject, &m.Header, &m.Data)
 	return m, err
 }
+
+// Send publishes outbox messages (in order, stopping at the first
+// failure) and marks those JetStream acknowledged. Whatever is not sent
+// now is re-sent by the scheduler's relay, so callers may only log the
+// error. It returns how many were sent.
+func (s *Store) Send(ctx context.Context, pub tenantry.Publisher, msgs ...tenantry.Message) (int, error) {
+	ids := make([]string, 0, len(msgs))
+	var err error
+	for _, m := range msgs {
+		if err = pub.Publish(ctx, m); err != nil {
+			break
+		}
+		ids = append(ids, m.ID)
+	}
+	if len(ids) > 0 {
+		if markErr := s.MarkPublished(ctx, ids...); markErr != nil && err == nil {
+			err = markErr
+		}
+	}
+	return len(ids), err
+}

@@ -75,7 +75,7 @@ func (s *Store) DeprovisionSubaccount(ctx context.Context, jobID string) ([]tena
 // rollbackSubaccount undoes what a failed subaccount job started: a
 // provisioning leaves the subaccount failed with the reason; a deletion
 // returns it to the status it had before (kept in the job's payload).
-func rollbackSubaccount(ctx context.Context, tx pgx.Tx, j *tenantry.Job, reason string) error {
+func rollbackSubaccount(ctx context.Context, tx pgx.Tx, j *tenantry.Job, reason string) ([]tenantry.Message, error) {
 	var err error
 	switch j.Kind {
 	case tenantry.KindProvision:
@@ -87,9 +87,9 @@ func rollbackSubaccount(ctx context.Context, tx pgx.Tx, j *tenantry.Job, reason 
 			WHERE id = $1 AND status = 'deprovisioning'`, j.AccountID, "deletion failed: "+reason, j.ID)
 	}
 	if err != nil {
-		return fmt.Errorf("roll back subaccount %s: %w", j.AccountID, err)
+		return nil, fmt.Errorf("roll back subaccount %s: %w", j.AccountID, err)
 	}
-	return nil
+	return nil, nil
 }
 
 // lockAccount locks the job's account and returns its schema name. The

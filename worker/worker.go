@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tenantry/tenantry"
+	"github.com/tenantry/tenantry/connections"
 	"github.com/tenantry/tenantry/events"
 	"github.com/tenantry/tenantry/store"
 )
@@ -32,7 +33,7 @@ type Config struct {
 
 // apply runs one job kind; it returns the messages its transaction wrote
 // to the outbox.
-type apply func(ctx context.Context, jobID string) ([]tenantry.Message, error)
+type apply func(ctx context.Context, cmd tenantry.Command) ([]tenantry.Message, error)
 
 // Worker consumes commands. Start once, Stop to drain.
 type Worker struct {
@@ -51,7 +52,7 @@ type Worker struct {
 
 // New returns a worker consuming cmd.> from COMMANDS with the durable
 // consumer "worker", shared by every replica.
-func New(cfg Config, st *store.Store, js jetstream.JetStream, pub tenantry.Publisher,
+func New(cfg Config, st *store.Store, conns *connections.Service, js jetstream.JetStream, pub tenantry.Publisher,
 	reg prometheus.Registerer, log *zap.Logger) (*Worker, error) {
 	m, err := newMetrics(reg)
 	if err != nil {
@@ -61,9 +62,15 @@ func New(cfg Config, st *store.Store, js jetstream.JetStream, pub tenantry.Publi
 		cfg.OutageWait = 10 * time.Minute
 	}
 	w := &Worker{cfg: cfg, store: st, pub: pub, metrics: m, log: log, stop: make(chan struct{})}
+	byJob := func(f func(context.Context, string) ([]tenantry.Message, error)) apply {
+		return func(ctx context.Context, cmd tenantry.Command) ([]tenantry.Message, error) { return f(ctx, cmd.JobID) }
+	}
 	w.appliers = map[string]apply{
-		tenantry.KindProvision:   st.ProvisionSubaccount,
-		tenantry.KindDeprovision: st.DeprovisionSubaccount,
+		tenantry.KindProvision:         byJob(st.ProvisionSubaccount),
+		tenantry.KindDeprovision:       byJob(st.DeprovisionSubaccount),
+		tenantry.KindConnectionCheck:   w.connectionJob(conns.Check),
+		tenantry.KindOAuthExchange:     w.connectionJob(conns.Exchange),
+		tenantry.KindConnectionRefresh: w.refresh(conns),
 	}
 	cc := cfg.Consumer
 	cc.Stream, cc.Durable, cc.Filter = events.StreamCommands, "worker", []string{"cmd.>"}
@@ -115,7 +122,7 @@ func (w *Worker) handle(ctx context.Context, m *events.Msg) error {
 	}
 	start := time.Now()
 	var msgs []tenantry.Message
-	err = w.await(ctx, func() (err error) { msgs, err = run(ctx, cmd.JobID); return err })
+	err = w.await(ctx, func() (err error) { msgs, err = run(ctx, cmd); return err })
 	if err != nil {
 		return w.fail(ctx, m, cmd, err)
 	}
@@ -181,19 +188,8 @@ func (w *Worker) await(ctx context.Context, fn func() error) error {
 // publish sends what a committed job wrote to the outbox; anything not
 // published now is re-published by the scheduler.
 func (w *Worker) publish(ctx context.Context, msgs []tenantry.Message) {
-	ids := make([]string, 0, len(msgs))
-	for _, msg := range msgs {
-		if err := w.pub.Publish(ctx, msg); err != nil {
-			w.log.Warn("publish event; the scheduler will re-publish", zap.String("id", msg.ID), zap.Error(err))
-			continue
-		}
-		ids = append(ids, msg.ID)
-	}
-	if len(ids) == 0 {
-		return
-	}
-	if err := w.store.MarkPublished(ctx, ids...); err != nil {
-		w.log.Warn("mark published", zap.Error(err))
+	if _, err := w.store.Send(ctx, w.pub, msgs...); err != nil {
+		w.log.Warn("publish after commit failed; the scheduler will re-publish", zap.Error(err))
 	}
 }
 

@@ -54,7 +54,9 @@ func dev(ctx context.Context, args []string) error {
 	}
 	cfg := node.Config{API: true, Worker: true, Scheduler: true, Migrate: true,
 		DatabaseURL: dbURL, NATSURL: ns.ClientURL(), MasterKey: env.MasterKey(), Addr: *addr}
-	cfg.Auth.Issuer = os.Getenv("TENANTRY_ISSUER")
+	if cfg, err = env.Settings(cfg); err != nil {
+		return err
+	}
 	n, err := node.Start(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -12,6 +12,10 @@
 //	TENANTRY_WORKER_ACK_WAIT    redelivery after a silent worker, e.g. 30s (default 30s)
 //	TENANTRY_LOG_LEVEL         debug|info|warn|error (default info)
 //	TENANTRY_DATA_DIR          `tenantry dev` state directory (default ./.tenantry)
+//	TENANTRY_PUBLIC_URL        where browsers reach the API (OAuth callbacks); default http://<TENANTRY_ADDR>
+//	TENANTRY_CONNECTORS_DIR    custom connector definitions (YAML), added to the embedded catalog
+//	TENANTRY_EGRESS_ALLOW      networks exempt from the egress guard, e.g. 10.1.0.0/16,192.168.5.7
+//	TENANTRY_OAUTH_<ID>_CLIENT_ID / _CLIENT_SECRET  the operator's OAuth client for connector <id>
 package env
 
 import (
@@ -28,6 +32,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/tenantry/tenantry/connections"
+	"github.com/tenantry/tenantry/connectors/egress"
 	"github.com/tenantry/tenantry/node"
 )
 
@@ -64,10 +70,26 @@ func Config(cfg node.Config) (node.Config, error) {
 	cfg.MasterKey = MasterKey()
 	cfg.Addr = Get("TENANTRY_ADDR", "127.0.0.1:8080")
 	cfg.MetricsAddr = os.Getenv("TENANTRY_METRICS_ADDR")
-	cfg.Auth.Issuer = os.Getenv("TENANTRY_ISSUER")
 	var err error
 	if cfg.StreamReplicas, err = intVar("TENANTRY_STREAM_REPLICAS", 1); err != nil {
 		return cfg, err
+	}
+	if cfg, err = Settings(cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// Settings fills what every way of running tenantry reads the same way,
+// `tenantry dev` included: everything but where to connect and listen.
+func Settings(cfg node.Config) (node.Config, error) {
+	cfg.Auth.Issuer = os.Getenv("TENANTRY_ISSUER")
+	cfg.Connections.PublicURL = os.Getenv("TENANTRY_PUBLIC_URL")
+	cfg.ConnectorsDir = os.Getenv("TENANTRY_CONNECTORS_DIR")
+	cfg.Connections.OAuthClients = OAuthClients()
+	var err error
+	if cfg.EgressAllow, err = egress.ParseAllow(os.Getenv("TENANTRY_EGRESS_ALLOW")); err != nil {
+		return cfg, fmt.Errorf("TENANTRY_EGRESS_ALLOW: %w", err)
 	}
 	if cfg.Jobs.Consumer.Concurrency, err = intVar("TENANTRY_WORKER_CONCURRENCY", 8); err != nil {
 		return cfg, err
@@ -79,7 +101,22 @@ func Config(cfg node.Config) (node.Config, error) {
 		}
 		cfg.Jobs.Consumer.AckWait = d
 	}
-	return cfg, cfg.Validate()
+	return cfg, nil
+}
+
+// OAuthClients reads the operator's OAuth clients from
+// TENANTRY_OAUTH_<ID>_CLIENT_ID and _CLIENT_SECRET (ID in upper case).
+func OAuthClients() map[string]connections.Client {
+	out := map[string]connections.Client{}
+	for _, kv := range os.Environ() {
+		name, value, _ := strings.Cut(kv, "=")
+		id, ok := strings.CutPrefix(name, "TENANTRY_OAUTH_")
+		if id, ok = strings.CutSuffix(id, "_CLIENT_ID"); !ok || id == "" {
+			continue
+		}
+		out[strings.ToLower(id)] = connections.Client{ID: value, Secret: os.Getenv("TENANTRY_OAUTH_" + id + "_CLIENT_SECRET")}
+	}
+	return out
 }
 
 func intVar(name string, def int) (int, error) {
