@@ -145,7 +145,9 @@ func (s *Store) CompleteJob(ctx context.Context, id, status, msg string) error {
 
 // EnqueueRefreshes queues a refresh job for each OAuth connection (active
 // or degraded) whose token expires before before, or that was last
-// refreshed more than every ago, unless one is already queued or running.
+// refreshed more than every ago, unless one is already queued or running
+// or the token has lived less than half its life (tokens shorter-lived
+// than the margin are not refreshed on every scan).
 // It returns the commands to publish.
 func (s *Store) EnqueueRefreshes(ctx context.Context, before time.Time, every time.Duration, limit int) ([]tenantry.Message, error) {
 	var msgs []tenantry.Message
@@ -153,6 +155,8 @@ func (s *Store) EnqueueRefreshes(ctx context.Context, before time.Time, every ti
 		rows, err := tx.Query(ctx, `SELECT id, partner_id, account_id FROM core.connections c
 			WHERE deleted_at IS NULL AND token_expires_at IS NOT NULL AND status IN ('active', 'degraded')
 			  AND (token_expires_at < $1 OR coalesce(refreshed_at, created_at) < now() - $2::interval)
+			  -- a token shorter-lived than the margin waits half its life
+			  AND (refreshed_at IS NULL OR now() > refreshed_at + (token_expires_at - refreshed_at) / 2)
 			  AND NOT EXISTS (SELECT 1 FROM core.jobs j WHERE j.status IN ('queued', 'running')
 			      AND j.payload->>'connection_id' = c.id AND j.kind = $3)
 			ORDER BY token_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED`, before, every, tenantry.KindConnectionRefresh, limit)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ type System struct {
 	Node *node.Node
 	NATS *server.Server
 	URL  string // http://host:port of the API
+	logs *syncBuffer
 }
 
 // Start runs a system for t, stopped when t ends. edit may adjust the
@@ -48,12 +50,13 @@ func StartWithNATS(t testing.TB, ns *server.Server, edit func(*node.Config)) *Sy
 	if edit != nil {
 		edit(&cfg)
 	}
-	n, err := node.Start(context.Background(), cfg, logger(t))
+	logs := &syncBuffer{}
+	n, err := node.Start(context.Background(), cfg, logger(t, logs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(n.Stop)
-	return &System{T: t, Node: n, NATS: ns, URL: "http://" + n.Addr()}
+	return &System{T: t, Node: n, NATS: ns, URL: "http://" + n.Addr(), logs: logs}
 }
 
 // For returns the system reporting to t (a subtest or fuzz input)
@@ -64,15 +67,42 @@ func (s *System) For(t testing.TB) *System {
 	return &c
 }
 
-// logger logs through t, except under fuzzing, where t may not be used
-// from the fuzz target's goroutines: then warnings go to stderr.
-func logger(t testing.TB) *zap.Logger {
+// logger logs through t (except under fuzzing, where t may not be used
+// from the fuzz target's goroutines: then warnings go to stderr), and
+// keeps every line, at every level, in logs for tests that grep them.
+func logger(t testing.TB, logs *syncBuffer) *zap.Logger {
+	keep := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), logs, zap.DebugLevel)
 	if _, fuzzing := t.(*testing.F); fuzzing {
 		enc := zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
-		return zap.New(zapcore.NewCore(enc, zapcore.Lock(os.Stderr), zap.WarnLevel))
+		return zap.New(zapcore.NewTee(keep, zapcore.NewCore(enc, zapcore.Lock(os.Stderr), zap.WarnLevel)))
 	}
-	return zaptest.NewLogger(t).Named("node")
+	return zaptest.NewLogger(t, zaptest.WrapOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewTee(c, keep)
+	}))).Named("node")
 }
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Sync() error { return nil }
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Logs returns everything the system has logged so far, every level.
+func (s *System) Logs() string { return s.logs.String() }
 
 // Partner creates a partner allowing origins and returns its id and a
 // non-expiring partner token.
