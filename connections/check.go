@@ -70,7 +70,7 @@ func (s *Service) check(ctx context.Context, d *connectors.Definition, values ma
 		return failed(tenantry.ConnError, "the provider's address is not allowed: "+blocked.IP.String()), nil
 	}
 	if err != nil {
-		return store.ConnectionOutcome{}, fmt.Errorf("credential check: %w", redact(err))
+		return store.ConnectionOutcome{}, tenantry.Errorf(tenantry.EUNAVAILABLE, "the provider could not be reached: %v", redact(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	_ = resp.Body.Close()
@@ -86,7 +86,7 @@ func (s *Service) check(ctx context.Context, d *connectors.Definition, values ma
 		}
 		return failed(status, fmt.Sprintf("the provider rejected the credentials (HTTP %d)", code)), nil
 	case code == http.StatusTooManyRequests || code >= 500:
-		return store.ConnectionOutcome{}, fmt.Errorf("credential check: the provider answered HTTP %d", code)
+		return store.ConnectionOutcome{}, tenantry.Errorf(tenantry.EUNAVAILABLE, "the provider answered HTTP %d to the credential check", code)
 	}
 	return failed(tenantry.ConnError, fmt.Sprintf("credential check failed (HTTP %d)", code)), nil
 }

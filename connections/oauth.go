@@ -183,7 +183,7 @@ func (s *Service) Exchange(ctx context.Context, cmd tenantry.Command) (connID st
 		return st.ID, failed(tenantry.ConnError, "the provider refused the code: "+refused), nil
 	}
 	if err != nil {
-		return st.ID, o, fmt.Errorf("exchange code: %w", redact(err))
+		return st.ID, o, tenantry.Errorf(tenantry.EUNAVAILABLE, "the provider could not exchange the code: %v", redact(err))
 	}
 	o, err = s.tokenOutcome(st, tok)
 	o.Log = "authorization complete; tokens stored"

@@ -3,7 +3,6 @@ package connections
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
@@ -70,7 +69,7 @@ func (s *Service) refresh(ctx context.Context, st *store.ConnectionState, refres
 	if err != nil {
 		o := store.ConnectionOutcome{Status: tenantry.ConnDegraded, Reason: "token refresh failed; will retry",
 			Level: "warn", Log: "token refresh failed: " + redact(err).Error()}
-		return &o, "", fmt.Errorf("refresh token: %w", redact(err))
+		return &o, "", tenantry.Errorf(tenantry.EUNAVAILABLE, "the provider could not refresh the token: %v", redact(err))
 	}
 	o, err := s.tokenOutcome(st, tok)
 	if err != nil {

@@ -328,6 +328,7 @@ func TestRefreshRace(t *testing.T) {
 func TestRefreshBeforeExpiryAndInvalidGrant(t *testing.T) {
 	t.Parallel()
 	sys, p, _, token := connSetup(t, fakeprovider.Options{AccessTokenTTL: 2 * time.Second}, func(c *node.Config) {
+		c.DatabaseURL = tenantrytest.Database(t) // a scheduler acts on its whole database
 		c.Scheduler = true
 		c.Schedule.Interval = 100 * time.Millisecond
 		c.Connections.RefreshBefore = 1500 * time.Millisecond

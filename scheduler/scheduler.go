@@ -5,8 +5,8 @@
 // died, or NATS was down, between commit and publish) are re-published
 // with their original ids, which JetStream de-duplicates and workers
 // treat as no-ops when already applied. The leader also queues OAuth
-// token refreshes before tokens expire, and purges expired idempotency
-// keys and old published outbox rows.
+// token refreshes before tokens expire and periodic credential checks,
+// and purges expired idempotency keys and old published outbox rows.
 package scheduler
 
 import (
@@ -32,6 +32,7 @@ type Config struct {
 	StaleAfter     time.Duration // a published command whose job is still queued this long is sent again; default 15m
 	RefreshBefore  time.Duration // refresh OAuth tokens this long before they expire; default 10m
 	RefreshEvery   time.Duration // and at least this often; default 24h
+	CheckEvery     time.Duration // re-check working connections' credentials this often; default 6h
 	KeepKeys       time.Duration // how long Idempotency-Keys are honoured; default 24h
 	KeepPublished  time.Duration // how long published outbox rows are kept; default 7 days
 }
@@ -54,6 +55,9 @@ func (c *Config) defaults() {
 	}
 	if c.RefreshEvery <= 0 {
 		c.RefreshEvery = 24 * time.Hour
+	}
+	if c.CheckEvery <= 0 {
+		c.CheckEvery = 6 * time.Hour
 	}
 	if c.KeepKeys <= 0 {
 		c.KeepKeys = 24 * time.Hour
@@ -109,7 +113,7 @@ func (s *Scheduler) run(ctx context.Context) {
 	var purged time.Time
 	for {
 		if s.lead(ctx) {
-			s.refreshTokens(ctx)
+			s.connectionUpkeep(ctx)
 			s.relay(ctx)
 			if time.Since(purged) > time.Minute {
 				s.purge(ctx)
@@ -186,17 +190,20 @@ func (s *Scheduler) relay(ctx context.Context) {
 	}
 }
 
-// refreshTokens queues a refresh for every OAuth connection whose token
-// is about to expire or has not been refreshed for a day; the relay
-// publishes the commands.
-func (s *Scheduler) refreshTokens(ctx context.Context) {
-	msgs, err := s.store.EnqueueRefreshes(ctx, time.Now().Add(s.cfg.RefreshBefore), s.cfg.RefreshEvery, s.cfg.Batch)
+// connectionUpkeep queues token refreshes (before tokens expire, and at
+// least daily) and periodic credential checks (so a dead connection does
+// not look healthy), and publishes them.
+func (s *Scheduler) connectionUpkeep(ctx context.Context) {
+	refreshes, err := s.store.EnqueueRefreshes(ctx, time.Now().Add(s.cfg.RefreshBefore), s.cfg.RefreshEvery, s.cfg.Batch)
 	if err != nil {
 		s.log.Warn("queue token refreshes", zap.Error(err))
-		return
 	}
-	if _, err := s.store.Send(ctx, s.pub, msgs...); err != nil {
-		s.log.Warn("publish token refreshes; will retry", zap.Error(err))
+	checks, err := s.store.EnqueueChecks(ctx, s.cfg.CheckEvery, s.cfg.Batch)
+	if err != nil {
+		s.log.Warn("queue connection checks", zap.Error(err))
+	}
+	if _, err := s.store.Send(ctx, s.pub, append(refreshes, checks...)...); err != nil {
+		s.log.Warn("publish connection upkeep; will retry", zap.Error(err))
 	}
 }
 

@@ -147,29 +147,46 @@ func (s *Store) CompleteJob(ctx context.Context, id, status, msg string) error {
 // or degraded) whose token expires before before, or that was last
 // refreshed more than every ago, unless one is already queued or running
 // or the token has lived less than half its life (tokens shorter-lived
-// than the margin are not refreshed on every scan).
-// It returns the commands to publish.
+// than the margin are not refreshed on every scan). It returns the
+// commands to publish.
 func (s *Store) EnqueueRefreshes(ctx context.Context, before time.Time, every time.Duration, limit int) ([]tenantry.Message, error) {
+	return s.enqueueForConnections(ctx, tenantry.KindConnectionRefresh, `token_expires_at IS NOT NULL
+		AND (token_expires_at < $1 OR coalesce(refreshed_at, created_at) < now() - $2::interval)
+		AND (refreshed_at IS NULL OR now() > refreshed_at + (token_expires_at - refreshed_at) / 2)`, limit, before, every)
+}
+
+// EnqueueChecks queues a credential check for each active or degraded
+// connection not checked for every, so a connection that died quietly
+// (revoked key, deleted app) is found out. It returns the commands to
+// publish.
+func (s *Store) EnqueueChecks(ctx context.Context, every time.Duration, limit int) ([]tenantry.Message, error) {
+	return s.enqueueForConnections(ctx, tenantry.KindConnectionCheck,
+		`coalesce(last_checked_at, created_at) < now() - $1::interval`, limit, every)
+}
+
+// enqueueForConnections queues a kind job for each active or degraded
+// connection matching cond (whose $1… are args) that has no such job
+// queued or running yet.
+func (s *Store) enqueueForConnections(ctx context.Context, kind, cond string, limit int, args ...any) ([]tenantry.Message, error) {
+	n := len(args)
+	q := fmt.Sprintf(`SELECT id, partner_id, account_id FROM core.connections c
+		WHERE deleted_at IS NULL AND status IN ('active', 'degraded') AND (%s)
+		  AND NOT EXISTS (SELECT 1 FROM core.jobs j WHERE j.status IN ('queued', 'running')
+		      AND j.payload->>'connection_id' = c.id AND j.kind = $%d)
+		ORDER BY id LIMIT $%d FOR UPDATE SKIP LOCKED`, cond, n+1, n+2)
 	var msgs []tenantry.Message
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, partner_id, account_id FROM core.connections c
-			WHERE deleted_at IS NULL AND token_expires_at IS NOT NULL AND status IN ('active', 'degraded')
-			  AND (token_expires_at < $1 OR coalesce(refreshed_at, created_at) < now() - $2::interval)
-			  -- a token shorter-lived than the margin waits half its life
-			  AND (refreshed_at IS NULL OR now() > refreshed_at + (token_expires_at - refreshed_at) / 2)
-			  AND NOT EXISTS (SELECT 1 FROM core.jobs j WHERE j.status IN ('queued', 'running')
-			      AND j.payload->>'connection_id' = c.id AND j.kind = $3)
-			ORDER BY token_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED`, before, every, tenantry.KindConnectionRefresh, limit)
+		rows, err := tx.Query(ctx, q, append(args, kind, limit)...)
 		if err != nil {
-			return fmt.Errorf("due refreshes: %w", err)
+			return fmt.Errorf("due %s: %w", kind, err)
 		}
 		due, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ ID, Partner, Account string }])
 		if err != nil {
-			return fmt.Errorf("due refreshes: %w", err)
+			return fmt.Errorf("due %s: %w", kind, err)
 		}
 		b := &pgx.Batch{}
 		for _, c := range due {
-			cmd := &tenantry.Command{Kind: tenantry.KindConnectionRefresh, PartnerID: c.Partner, AccountID: c.Account}
+			cmd := &tenantry.Command{Kind: kind, PartnerID: c.Partner, AccountID: c.Account}
 			cmd.Payload, _ = json.Marshal(map[string]string{"connection_id": c.ID})
 			queueJob(b, cmd)
 			msgs = append(msgs, cmd.Message())

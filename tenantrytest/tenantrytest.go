@@ -64,6 +64,33 @@ func DatabaseURL(t testing.TB) string {
 	return packageURL
 }
 
+// Database creates a fresh, migrated database for t alone and returns its
+// URL; it is dropped, with the tenant roles made in it, when t ends. Use
+// it for tests that run a scheduler: scheduler leadership is per
+// database, and a leader acts on every row in it.
+func Database(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	admin := DatabaseURL(t)
+	name := fmt.Sprintf("tenantry_test_%d_%d", time.Now().UnixNano(), os.Getpid())
+	u, err := withDatabase(admin, name)
+	if err == nil {
+		err = createDatabase(ctx, admin, name)
+	}
+	if err == nil {
+		err = migrate(ctx, u)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := dropDatabase(ctx, admin, name, u); err != nil {
+			t.Log(err)
+		}
+	})
+	return u
+}
+
 // Store opens a store on the package database, closed when t ends.
 func Store(t testing.TB) *store.Store {
 	t.Helper()
