@@ -81,7 +81,7 @@ func TestTokenExpiry(t *testing.T) {
 		past, err := auth.NewIssuer(context.Background(), auth.Config{}, sys.Node.Store, sealer,
 			func() time.Time { return time.Now().Add(offset) })
 		require.NoError(t, err)
-		c := tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: partnerOf(t, sys, id), AccountID: id}
+		c := tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: sys.PartnerOf(id), AccountID: id}
 		tok, _, err := past.Issue(context.Background(), c, time.Hour)
 		require.NoError(t, err)
 		return tok
@@ -124,19 +124,11 @@ func TestTokenExpiry(t *testing.T) {
 	})
 }
 
-func partnerOf(t *testing.T, sys *tenantrytest.System, accountID string) string {
-	t.Helper()
-	var pid string
-	err := sys.Node.Store.Pool().QueryRow(context.Background(), `SELECT partner_id FROM core.accounts WHERE id = $1`, accountID).Scan(&pid)
-	require.NoError(t, err)
-	return pid
-}
-
 func TestTokenKinds(t *testing.T) {
 	t.Parallel()
 	sys, token := setup(t)
 	id := create(t, sys, token, "kinds")
-	pid := partnerOf(t, sys, id)
+	pid := sys.PartnerOf(id)
 	acct := sys.Do("GET", "/api/subaccount/"+id+"/token", token, nil).JSON["token"].(string)
 
 	t.Run("AccountTokenOnPartnerRoute", func(t *testing.T) {

@@ -199,7 +199,7 @@ func TestRedeliveryAfterCommitIsNoOp(t *testing.T) {
 	require.Equal(t, 202, r.Status)
 	id, jobID := r.JSON["id"].(string), r.JSON["job_id"].(string)
 	require.Equal(t, "succeeded", sys.WaitJob(token, jobID)["status"])
-	pid := partnerOf(t, sys, id)
+	pid := sys.PartnerOf(id)
 
 	nc, js, err := events.Connect(sys.NATS.ClientURL(), "test")
 	require.NoError(t, err)
@@ -225,12 +225,4 @@ func TestRedeliveryAfterCommitIsNoOp(t *testing.T) {
 	info, err := evts.Info(context.Background(), jetstream.WithSubjectFilter("evt."+id+".>"))
 	require.NoError(t, err)
 	require.EqualValues(t, 1, info.State.Subjects["evt."+id+".subaccount.provisioned"], "one provisioned event")
-}
-
-func partnerOf(t *testing.T, sys *tenantrytest.System, accountID string) string {
-	t.Helper()
-	var pid string
-	err := sys.Node.Store.Pool().QueryRow(context.Background(), `SELECT partner_id FROM core.accounts WHERE id = $1`, accountID).Scan(&pid)
-	require.NoError(t, err)
-	return pid
 }

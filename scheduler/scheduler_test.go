@@ -38,17 +38,27 @@ func commands(t *testing.T, js jetstream.JetStream) uint64 {
 	return info.State.Msgs
 }
 
-func TestRelayAndFailover(t *testing.T) {
+// setup returns a store on a database of the test's own (scheduler
+// leadership is per database), a NATS with tenantry's streams, and a
+// partner.
+func setup(t *testing.T) (context.Context, *store.Store, jetstream.JetStream, *events.Publisher, *tenantry.Partner) {
+	t.Helper()
 	ctx := context.Background()
-	st := tenantrytest.Store(t)
-	ns := tenantrytest.NATS(t)
-	nc, js, err := events.Connect(ns.ClientURL(), "test")
+	st, err := store.Open(ctx, tenantrytest.Database(t))
 	require.NoError(t, err)
-	defer nc.Close()
+	t.Cleanup(st.Close)
+	nc, js, err := events.Connect(tenantrytest.NATS(t).ClientURL(), "test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
 	require.NoError(t, events.EnsureStreams(ctx, js, 1))
-	pub := events.NewPublisher(js, time.Second)
 	p := &tenantry.Partner{Name: "p"}
 	require.NoError(t, st.CreatePartner(ctx, p))
+	return ctx, st, js, events.NewPublisher(js, time.Second), p
+}
+
+func TestRelayAndFailover(t *testing.T) {
+	t.Parallel()
+	ctx, st, js, pub, p := setup(t)
 
 	cfg := scheduler.Config{Interval: 20 * time.Millisecond, RepublishAfter: 50 * time.Millisecond}
 	a := scheduler.New(cfg, st, pub, zaptest.NewLogger(t).Named("a"))
@@ -83,18 +93,10 @@ func TestRelayAndFailover(t *testing.T) {
 // (here: the stream is purged) while its job is still queued is sent
 // again, so accepted work is never stranded.
 func TestStaleCommandResent(t *testing.T) {
-	ctx := context.Background()
-	st := tenantrytest.Store(t)
-	ns := tenantrytest.NATS(t)
-	nc, js, err := events.Connect(ns.ClientURL(), "test")
-	require.NoError(t, err)
-	defer nc.Close()
-	require.NoError(t, events.EnsureStreams(ctx, js, 1))
-	p := &tenantry.Partner{Name: "p"}
-	require.NoError(t, st.CreatePartner(ctx, p))
-
+	t.Parallel()
+	ctx, st, js, pub, p := setup(t)
 	s := scheduler.New(scheduler.Config{Interval: 20 * time.Millisecond, RepublishAfter: 20 * time.Millisecond,
-		StaleAfter: 300 * time.Millisecond}, st, events.NewPublisher(js, time.Second), zaptest.NewLogger(t))
+		StaleAfter: 300 * time.Millisecond}, st, pub, zaptest.NewLogger(t))
 	require.NoError(t, s.Start(ctx))
 	defer s.Stop()
 	accept(t, st, p.ID, "lost")

@@ -58,12 +58,9 @@ func (s *Store) ConnectionLogs(ctx context.Context, caller tenantry.Caller, id s
 	if err != nil {
 		return nil, "", translate(err, "query connection logs")
 	}
-	next := ""
-	if len(lines) > f.Limit {
-		lines = lines[:f.Limit]
-		last := lines[f.Limit-1]
-		next = last.At.UTC().Format(time.RFC3339Nano) + "|" + last.ID
-	}
+	lines, next := trimPage(lines, f.Limit, func(l tenantry.LogLine) string {
+		return l.At.UTC().Format(time.RFC3339Nano) + "|" + l.ID
+	})
 	return lines, next, nil
 }
 

@@ -84,11 +84,7 @@ func (s *Store) Connections(ctx context.Context, caller tenantry.Caller, p tenan
 	if err != nil {
 		return nil, "", translate(err, "list connections")
 	}
-	next := ""
-	if len(items) > p.Limit {
-		items = items[:p.Limit]
-		next = items[p.Limit-1].ID
-	}
+	items, next := trimPage(items, p.Limit, func(c *tenantry.Connection) string { return c.ID })
 	return items, next, nil
 }
 

@@ -132,3 +132,13 @@ func pageLimit(p tenantry.Page) int {
 	}
 	return p.Limit
 }
+
+// trimPage cuts items fetched with LIMIT limit+1 to limit and returns the
+// cursor of the next page: cursor(last kept item), or "" on the last page.
+func trimPage[T any](items []T, limit int, cursor func(T) string) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, cursor(items[limit-1])
+}

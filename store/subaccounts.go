@@ -83,11 +83,7 @@ func (s *Store) Subaccounts(ctx context.Context, c tenantry.Caller, f tenantry.S
 	if err != nil {
 		return nil, "", translate(err, "list subaccounts")
 	}
-	next := ""
-	if len(items) > f.Limit {
-		items = items[:f.Limit]
-		next = items[f.Limit-1].ID
-	}
+	items, next := trimPage(items, f.Limit, func(a *tenantry.Subaccount) string { return a.ID })
 	return items, next, nil
 }
 

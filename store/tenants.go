@@ -19,16 +19,7 @@ func (s *Store) ProvisionSubaccount(ctx context.Context, jobID string) ([]tenant
 		if err != nil {
 			return nil, err
 		}
-		ident := pgx.Identifier{schema}.Sanitize()
-		ddl := []string{
-			`CREATE ROLE ` + ident + ` NOLOGIN NOINHERIT`,
-			`GRANT ` + ident + ` TO CURRENT_USER`,
-			`CREATE SCHEMA ` + ident,
-			`REVOKE ALL ON SCHEMA ` + ident + ` FROM PUBLIC`,
-			`GRANT USAGE ON SCHEMA ` + ident + ` TO ` + ident,
-			`ALTER DEFAULT PRIVILEGES IN SCHEMA ` + ident + ` GRANT SELECT ON TABLES TO ` + ident,
-		}
-		if err := execAll(ctx, tx, ddl); err != nil {
+		if err := execAll(ctx, tx, ProvisionDDL(schema)); err != nil {
 			return nil, fmt.Errorf("provision %s: %w", schema, err)
 		}
 		if err := setAccountStatus(ctx, tx, j, tenantry.SubaccountActive, "provisioned"); err != nil {
@@ -36,6 +27,22 @@ func (s *Store) ProvisionSubaccount(ctx context.Context, jobID string) ([]tenant
 		}
 		return []tenantry.Message{newEvent(j, tenantry.EventSubaccountProvisioned)}, nil
 	})
+}
+
+// ProvisionDDL is the DDL that gives a tenant its warehouse: a schema
+// and a NOLOGIN role, both named schema, the role able to use (and read
+// the tables of) its schema and nothing else; tenantry's own user may
+// SET ROLE to it. Exported for the benchmark's DDL baseline.
+func ProvisionDDL(schema string) []string {
+	ident := pgx.Identifier{schema}.Sanitize()
+	return []string{
+		`CREATE ROLE ` + ident + ` NOLOGIN NOINHERIT`,
+		`GRANT ` + ident + ` TO CURRENT_USER`,
+		`CREATE SCHEMA ` + ident,
+		`REVOKE ALL ON SCHEMA ` + ident + ` FROM PUBLIC`,
+		`GRANT USAGE ON SCHEMA ` + ident + ` TO ` + ident,
+		`ALTER DEFAULT PRIVILEGES IN SCHEMA ` + ident + ` GRANT SELECT ON TABLES TO ` + ident,
+	}
 }
 
 // DeprovisionSubaccount applies deletion job id: it drops the

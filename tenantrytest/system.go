@@ -120,6 +120,17 @@ func (s *System) Partner(origins ...string) (id, token string) {
 	return p.ID, token
 }
 
+// PartnerOf returns the partner that owns subaccount accountID.
+func (s *System) PartnerOf(accountID string) string {
+	s.T.Helper()
+	var pid string
+	err := s.Node.Store.Pool().QueryRow(context.Background(), `SELECT partner_id FROM core.accounts WHERE id = $1`, accountID).Scan(&pid)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return pid
+}
+
 // Response is a decoded API response.
 type Response struct {
 	Status int

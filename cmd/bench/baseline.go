@@ -78,7 +78,7 @@ func (b *baselines) ddl(ctx context.Context, _ int, start time.Time) (sample, er
 	b.roles = append(b.roles, name)
 	b.mu.Unlock()
 	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
-		for _, q := range provisionDDL(pgx.Identifier{name}.Sanitize()) {
+		for _, q := range store.ProvisionDDL(name) {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
 			}
@@ -126,15 +126,3 @@ func inBatches(names []string, fn func(idents string) error) error {
 	return nil
 }
 
-// provisionDDL is the DDL store.ProvisionSubaccount runs (copied from
-// store/tenants.go; keep the two in step).
-func provisionDDL(ident string) []string {
-	return []string{
-		`CREATE ROLE ` + ident + ` NOLOGIN NOINHERIT`,
-		`GRANT ` + ident + ` TO CURRENT_USER`,
-		`CREATE SCHEMA ` + ident,
-		`REVOKE ALL ON SCHEMA ` + ident + ` FROM PUBLIC`,
-		`GRANT USAGE ON SCHEMA ` + ident + ` TO ` + ident,
-		`ALTER DEFAULT PRIVILEGES IN SCHEMA ` + ident + ` GRANT SELECT ON TABLES TO ` + ident,
-	}
-}
