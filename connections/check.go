@@ -50,12 +50,20 @@ func (s *Service) Check(ctx context.Context, cmd tenantry.Command) (connID strin
 	if err != nil {
 		return st.ID, o, err
 	}
-	if d.Auth.Type == connectors.AuthOAuth2 {
-		if values["access_token"], err = s.AccessToken(ctx, st.ID, ""); err != nil {
-			return st.ID, o, err
-		}
+	if d.Auth.Type != connectors.AuthOAuth2 {
+		o, err = s.check(ctx, d, values)
+		return st.ID, o, err
+	}
+	if values["access_token"], err = s.AccessToken(ctx, st.ID, ""); err != nil {
+		return st.ID, o, err
 	}
 	o, err = s.check(ctx, d, values)
+	if o.Status == tenantry.ConnNeedsReauth { // the token was refused: refresh once and try again
+		if values["access_token"], err = s.AccessToken(ctx, st.ID, values["access_token"]); err != nil {
+			return st.ID, o, err
+		}
+		o, err = s.check(ctx, d, values)
+	}
 	return st.ID, o, err
 }
 
@@ -67,7 +75,7 @@ func (s *Service) check(ctx context.Context, d *connectors.Definition, values ma
 	resp, err := s.http.Do(ctx, req)
 	var blocked *egress.BlockedError
 	if errors.As(err, &blocked) {
-		return failed(tenantry.ConnError, "the provider's address is not allowed: "+blocked.IP.String()), nil
+		return failed(tenantry.ConnError, tenantry.ErrorMessage(blocked)), nil
 	}
 	if err != nil {
 		return store.ConnectionOutcome{}, tenantry.Errorf(tenantry.EUNAVAILABLE, "the provider could not be reached: %v", redact(err))

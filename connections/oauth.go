@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
-	"time"
+	"strings"
+	"unicode"
 
 	"golang.org/x/oauth2"
 
@@ -105,39 +107,76 @@ func (s *Service) beginOAuth(ctx context.Context, partnerID string, d *connector
 	return conf.AuthCodeURL(state, opts...), st, nil
 }
 
+// maxCallbackValue bounds the code and state a callback may carry: real
+// ones are a few hundred bytes, and they travel in a NATS message.
+const maxCallbackValue = 4096
+
 // Callback handles the provider's redirect back to us: it consumes the
 // state (once) and enqueues the code exchange, or fails the connection
-// with the provider's error. The connection comes back when the state was
-// known; err says, safe to show, what went wrong. Messages to publish
-// come back whenever something was committed.
-func (s *Service) Callback(ctx context.Context, q url.Values, requestID string) (*tenantry.Connection, *tenantry.Command, []tenantry.Message, error) {
-	state := q.Get("state")
-	if state == "" {
-		return nil, nil, nil, tenantry.Errorf(tenantry.EINVALID, "the provider sent no state")
+// with the provider's error. It returns the messages its transaction
+// committed (the exchange command among them) to publish, and an error
+// safe to show on the popup page.
+func (s *Service) Callback(ctx context.Context, q url.Values, requestID string) ([]tenantry.Message, error) {
+	state, code := q.Get("state"), q.Get("code")
+	if state == "" || len(state) > maxCallbackValue || len(code) > maxCallbackValue {
+		return nil, tenantry.Errorf(tenantry.EINVALID, "the provider's answer is not a valid authorization response")
 	}
 	hash := sha256.Sum256([]byte(state))
 	var r store.OAuthResult
 	switch {
 	case q.Get("error") != "":
-		r.Denied = q.Get("error")
-		if desc := q.Get("error_description"); desc != "" {
-			r.Denied += " (" + truncate(desc, 200) + ")"
+		r.Denied = oauthErrorCode(q.Get("error"))
+		if desc := cleanText(q.Get("error_description"), 200); desc != "" {
+			r.Denied += " (" + desc + ")"
 		}
-	case q.Get("code") == "":
+	case code == "":
 		r.Denied = "the provider sent neither a code nor an error"
 	default:
-		sealed, err := s.sealer.Seal([]byte(q.Get("code")), []byte("oauth_code:"+hex.EncodeToString(hash[:])))
+		sealed, err := s.sealer.Seal([]byte(code), []byte("oauth_code:"+hex.EncodeToString(hash[:])))
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		r.Exchange = &tenantry.Command{Kind: tenantry.KindOAuthExchange, RequestID: requestID}
 		r.Exchange.Payload, _ = json.Marshal(map[string]any{"state_hash": hex.EncodeToString(hash[:]), "code": sealed})
 	}
-	conn, msgs, err := s.store.CompleteOAuth(ctx, hash[:], r)
+	msgs, err := s.store.CompleteOAuth(ctx, hash[:], r)
 	if err == nil && r.Denied != "" {
 		err = tenantry.Errorf(tenantry.EINVALID, "the authorization was not granted: %s", r.Denied)
 	}
-	return conn, r.Exchange, msgs, err
+	return msgs, err
+}
+
+// oauthErrorCode keeps an OAuth error code as RFC 6749 allows it
+// (printable ASCII, no quote or backslash), at most 64 characters.
+func oauthErrorCode(s string) string {
+	out := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return -1
+		}
+		return r
+	}, s)
+	if len(out) > 64 {
+		out = out[:64]
+	}
+	if out == "" {
+		return "unspecified_error"
+	}
+	return out
+}
+
+// cleanText makes provider text safe to store and show: valid UTF-8, no
+// control characters, at most n runes.
+func cleanText(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
 
 // Exchange trades the code of an exchange job for tokens, seals them and
@@ -179,15 +218,41 @@ func (s *Service) Exchange(ctx context.Context, cmd tenantry.Command) (connID st
 		opts = append(opts, oauth2.VerifierOption(string(verifier)))
 	}
 	tok, err := conf.Exchange(s.oauthContext(ctx), string(code), opts...)
-	if refused := providerRefusal(err); refused != "" {
-		return st.ID, failed(tenantry.ConnError, "the provider refused the code: "+refused), nil
-	}
 	if err != nil {
-		return st.ID, o, tenantry.Errorf(tenantry.EUNAVAILABLE, "the provider could not exchange the code: %v", redact(err))
+		refused, reason := tokenError(err)
+		if refused != "" {
+			return st.ID, failed(tenantry.ConnError, "the provider refused the code: "+refused), nil
+		}
+		return st.ID, o, tenantry.Errorf(tenantry.EUNAVAILABLE, "the provider could not exchange the code: %s", reason)
 	}
-	o, err = s.tokenOutcome(st, tok)
+	if o, err = s.tokenOutcome(st, tok); err != nil {
+		return st.ID, o, err
+	}
+	return st.ID, s.checkNewTokens(ctx, d, st, tok.AccessToken, o), nil
+}
+
+// checkNewTokens runs the connector's credential check with freshly
+// exchanged tokens. The tokens are kept whatever it says (the code is
+// spent): the check only decides the status.
+func (s *Service) checkNewTokens(ctx context.Context, d *connectors.Definition, st *store.ConnectionState,
+	accessToken string, o store.ConnectionOutcome) store.ConnectionOutcome {
 	o.Log = "authorization complete; tokens stored"
-	return st.ID, o, err
+	if d.Check == nil {
+		return o
+	}
+	values, err := s.values(st)
+	if err == nil {
+		values["access_token"] = accessToken
+		var checked store.ConnectionOutcome
+		if checked, err = s.check(ctx, d, values); err == nil {
+			o.Status, o.Reason, o.Level = checked.Status, checked.Reason, checked.Level
+			o.Log += "; " + checked.Log
+			return o
+		}
+	}
+	o.Status, o.Reason, o.Level = tenantry.ConnDegraded, "the credential check could not run: "+tenantry.ErrorMessage(err), "warn"
+	o.Log += "; " + o.Reason
+	return o
 }
 
 // tokenOutcome seals tok into the connection's secrets: the new state
@@ -210,10 +275,13 @@ func (s *Service) tokenOutcome(st *store.ConnectionState, tok *oauth2.Token) (st
 	}
 	o := store.ConnectionOutcome{Status: tenantry.ConnActive, Secrets: sealed, Refreshed: true, Checked: true}
 	expiry := tok.Expiry
-	if expiry.IsZero() {
-		expiry = s.now().Add(24 * time.Hour) // unknown lifetime: refresh daily
-	}
-	o.TokenExpiresAt = &expiry
+	switch {
+	case !expiry.IsZero():
+		o.TokenExpiresAt = &expiry
+	case secrets["refresh_token"] != "":
+		expiry = s.now().Add(s.cfg.RefreshEvery) // unknown lifetime: refresh daily
+		o.TokenExpiresAt = &expiry
+	} // no expiry and nothing to refresh with (GitHub OAuth apps): it does not expire
 	return o, nil
 }
 
@@ -222,17 +290,28 @@ func (s *Service) oauthContext(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, s.http.HTTPClient())
 }
 
-// providerRefusal returns the provider's OAuth error code when it refused
-// (a 4xx with an error body), "" otherwise.
-func providerRefusal(err error) string {
+// tokenError sorts an error from a token endpoint. refused is the OAuth
+// error code when the provider answered a definite no (a 4xx other than
+// 408 and 429), "" when it may answer yes later (down, rate-limiting,
+// unreachable); reason describes it by status and code only, never the
+// response body (which may echo credentials).
+func tokenError(err error) (refused, reason string) {
 	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) || re.Response == nil || re.Response.StatusCode >= 500 {
-		return ""
+	if !errors.As(err, &re) || re.Response == nil {
+		return "", redact(err).Error()
 	}
+	code := re.Response.StatusCode
+	reason = fmt.Sprintf("HTTP %d", code)
 	if re.ErrorCode != "" {
-		return re.ErrorCode
+		reason += " " + oauthErrorCode(re.ErrorCode)
 	}
-	return fmt.Sprintf("HTTP %d", re.Response.StatusCode)
+	if code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout {
+		return "", reason
+	}
+	if re.ErrorCode == "" {
+		return reason, reason
+	}
+	return oauthErrorCode(re.ErrorCode), reason
 }
 
 func failed(status, reason string) store.ConnectionOutcome {
@@ -243,11 +322,4 @@ func randomToken() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

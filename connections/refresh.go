@@ -3,6 +3,7 @@ package connections
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
@@ -22,19 +23,28 @@ var ErrNeedsReauth = tenantry.Errorf(tenantry.ECONFLICT, "the connection needs t
 // refresh at a time per connection across every worker, and the rotated
 // refresh token is committed before the new access token is returned.
 func (s *Service) AccessToken(ctx context.Context, id, stale string) (string, error) {
+	return s.token(ctx, id, stale, "", false)
+}
+
+// token is AccessToken; scheduled (a refresh job) also refreshes tokens
+// not refreshed for RefreshEvery, and jobID goes on the log lines.
+func (s *Service) token(ctx context.Context, id, stale, jobID string, scheduled bool) (string, error) {
 	var token string
 	var result error
-	msgs, err := s.store.RefreshTokens(ctx, id, "", func(st *store.ConnectionState) (*store.ConnectionOutcome, error) {
+	// The provider may rotate the refresh token during the call: the
+	// transaction that stores it must not be cancelled with the caller.
+	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	msgs, err := s.store.RefreshTokens(txCtx, id, jobID, func(st *store.ConnectionState) (*store.ConnectionOutcome, error) {
 		secrets, err := s.open(st.ID, st.Secrets)
 		if err != nil {
 			return nil, err
 		}
 		token = secrets["access_token"]
-		fresh := st.TokenExpiresAt != nil && st.TokenExpiresAt.After(s.now().Add(s.cfg.RefreshBefore))
-		if token != "" && (stale == "" && fresh || stale != "" && stale != token) {
-			return nil, nil // still good, or someone refreshed it meanwhile
+		if !s.refreshDue(st, token, stale, scheduled) {
+			return nil, nil
 		}
-		o, tok, err := s.refresh(ctx, st, secrets["refresh_token"])
+		o, tok, err := s.refresh(txCtx, st, secrets["refresh_token"])
 		result = err
 		if tok != "" {
 			token = tok
@@ -46,6 +56,28 @@ func (s *Service) AccessToken(ctx context.Context, id, stale string) (string, er
 		return "", err
 	}
 	return token, result
+}
+
+// refreshDue decides, under the connection's lock, whether to refresh:
+// the caller's token was rejected and is still the current one; or the
+// token expires within RefreshBefore (a token without an expiry never
+// does); or, for a scheduled refresh, it was not refreshed for
+// RefreshEvery.
+func (s *Service) refreshDue(st *store.ConnectionState, token, stale string, scheduled bool) bool {
+	now := s.now()
+	switch {
+	case token == "":
+		return true
+	case stale != "":
+		return stale == token
+	case st.TokenExpiresAt != nil && st.TokenExpiresAt.Before(now.Add(s.cfg.RefreshBefore)):
+		return true
+	}
+	last := st.CreatedAt
+	if st.RefreshedAt != nil {
+		last = *st.RefreshedAt
+	}
+	return scheduled && st.TokenExpiresAt != nil && now.Sub(last) > s.cfg.RefreshEvery
 }
 
 // refresh calls the provider's token endpoint. It returns the outcome to
@@ -62,14 +94,8 @@ func (s *Service) refresh(ctx context.Context, st *store.ConnectionState, refres
 		return nil, "", err
 	}
 	tok, err := conf.TokenSource(s.oauthContext(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
-	if refused := providerRefusal(err); refused != "" {
-		o := failed(tenantry.ConnNeedsReauth, "the provider refused to refresh the token ("+refused+"); authorize again")
-		return &o, "", ErrNeedsReauth
-	}
 	if err != nil {
-		o := store.ConnectionOutcome{Status: tenantry.ConnDegraded, Reason: "token refresh failed; will retry",
-			Level: "warn", Log: "token refresh failed: " + redact(err).Error()}
-		return &o, "", tenantry.Errorf(tenantry.EUNAVAILABLE, "the provider could not refresh the token: %v", redact(err))
+		return refreshFailure(err)
 	}
 	o, err := s.tokenOutcome(st, tok)
 	if err != nil {
@@ -77,6 +103,25 @@ func (s *Service) refresh(ctx context.Context, st *store.ConnectionState, refres
 	}
 	o.Checked, o.Log = false, "access token refreshed"
 	return &o, tok.AccessToken, nil
+}
+
+// refreshFailure is the connection's state after a failed refresh: the
+// grant is gone (invalid_grant: only the end-customer can fix it), the
+// OAuth client is refused (an operator or partner must fix the app), or
+// the provider is unavailable (degraded; retried).
+func refreshFailure(err error) (*store.ConnectionOutcome, string, error) {
+	refused, reason := tokenError(err)
+	switch {
+	case refused == "invalid_grant":
+		o := failed(tenantry.ConnNeedsReauth, "the provider no longer accepts the grant ("+reason+"); authorize again")
+		return &o, "", ErrNeedsReauth
+	case refused != "":
+		o := failed(tenantry.ConnError, "the provider refused the OAuth client ("+reason+"); check the OAuth app's credentials")
+		return &o, "", tenantry.Errorf(tenantry.EINVALID, "token refresh refused: %s", reason)
+	}
+	o := store.ConnectionOutcome{Status: tenantry.ConnDegraded, Reason: "token refresh failed (" + reason + "); will retry",
+		Level: "warn", Log: "token refresh failed: " + reason}
+	return &o, "", tenantry.Errorf(tenantry.EUNAVAILABLE, "the provider could not refresh the token: %s", reason)
 }
 
 // Refresh runs a scheduled refresh job: the token is refreshed if it is
@@ -88,7 +133,7 @@ func (s *Service) Refresh(ctx context.Context, cmd tenantry.Command) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.AccessToken(ctx, p["connection_id"], "")
+	_, err = s.token(ctx, p["connection_id"], "", cmd.JobID, true)
 	if errors.Is(err, ErrNeedsReauth) {
 		return nil
 	}

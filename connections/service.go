@@ -41,6 +41,9 @@ type Config struct {
 	// RefreshBefore refreshes access tokens this long before they
 	// expire; default 10m.
 	RefreshBefore time.Duration
+	// RefreshEvery refreshes expiring tokens at least this often, so a
+	// dead grant is found out; default 24h.
+	RefreshEvery time.Duration
 }
 
 // Validate fills defaults and checks PublicURL.
@@ -50,6 +53,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RefreshBefore <= 0 {
 		c.RefreshBefore = 10 * time.Minute
+	}
+	if c.RefreshEvery <= 0 {
+		c.RefreshEvery = 24 * time.Hour
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return fmt.Errorf("connections: public URL %q must be an absolute http(s) URL", c.PublicURL)

@@ -63,11 +63,27 @@ func (s *Service) Create(ctx context.Context, c tenantry.Caller, serverType, nam
 // Update changes connection id's name and form values (merged over the
 // current ones, secrets included, then validated as a whole) and verifies
 // it again, keeping its id: a new credential check, or a new OAuth
-// authorization (a reconnect). ENOTFOUND if c may not see it.
-func (s *Service) Update(ctx context.Context, c tenantry.Caller, id string, name *string, form map[string]any, requestID string) (*Started, error) {
+// authorization (a reconnect). A change of name alone, without reconnect,
+// is only a rename. ENOTFOUND if c may not see it.
+func (s *Service) Update(ctx context.Context, c tenantry.Caller, id string, name *string, form map[string]any,
+	reconnect bool, requestID string) (*Started, error) {
 	cur, err := s.store.Connection(ctx, c, id)
 	if err != nil {
 		return nil, err
+	}
+	if form == nil && !reconnect {
+		if name == nil {
+			return &Started{Connection: cur}, nil
+		}
+		d, err := s.definition(cur.ServerTypeID)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkName(name, d); err != nil {
+			return nil, err
+		}
+		conn, err := s.store.RenameConnection(ctx, c, id, *name)
+		return &Started{Connection: conn}, err
 	}
 	d, err := s.definition(cur.ServerTypeID)
 	if err != nil {
@@ -110,6 +126,9 @@ func (s *Service) merge(ctx context.Context, d *connectors.Definition, id string
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := resupplied(d, cur, form); err != nil {
+		return nil, nil, err
+	}
 	all := map[string]any{}
 	for _, f := range d.Form {
 		if v, ok := cur.Fields[f.Name]; ok {
@@ -135,6 +154,31 @@ func (s *Service) merge(ctx context.Context, d *connectors.Definition, id string
 	}
 	sealed, err := s.seal(id, newSecrets)
 	return fields, sealed, err
+}
+
+// resupplied refuses a change to a plain field (a base URL, a subdomain)
+// unless every secret comes with it: stored secrets must never follow the
+// connection to another host they were not typed in for.
+func resupplied(d *connectors.Definition, cur *tenantry.Connection, form map[string]any) error {
+	changed := false
+	for k, v := range form {
+		if s, ok := v.(string); !d.Secret(k) && (!ok || s != cur.Fields[k]) {
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	var missing []tenantry.FieldError
+	for _, f := range d.Form {
+		if _, given := form[f.Name]; f.Secret && !given {
+			missing = append(missing, tenantry.FieldError{Field: f.Name, Message: "must be given again when other fields change"})
+		}
+	}
+	if len(missing) > 0 {
+		return tenantry.Invalid(missing...)
+	}
+	return nil
 }
 
 // verification returns what verifies a connection of connector d: an

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,7 +30,8 @@ func NewPublisher(js jetstream.JetStream, timeout time.Duration) *Publisher {
 
 // Publish sends m with Nats-Msg-Id = m.ID, so a second publish of the same
 // message within the stream's duplicate window is dropped. It returns the
-// JetStream error, wrapped, when the stream does not acknowledge in time.
+// JetStream error, wrapped, when the stream does not acknowledge in time,
+// and EINVALID for a message that can never be published (too large).
 func (p *Publisher) Publish(ctx context.Context, m tenantry.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
@@ -39,7 +41,11 @@ func (p *Publisher) Publish(ctx context.Context, m tenantry.Message) error {
 			msg.Header.Set(k, v)
 		}
 	}
-	if _, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(m.ID)); err != nil {
+	_, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(m.ID))
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return tenantry.Errorf(tenantry.EINVALID, "message %s is larger than NATS accepts", m.ID)
+	}
+	if err != nil {
 		return fmt.Errorf("publish %s: %w", m.Subject, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"go.uber.org/zap"
 
 	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/store"
@@ -15,20 +16,19 @@ import (
 // refusal), and renders a page that closes the popup. The app polls the
 // connection for the outcome.
 func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request) {
-	_, exchange, msgs, err := s.conns.Callback(r.Context(), r.URL.Query(), requestID(r.Context()))
-	if exchange != nil && exchange.JobID != "" {
-		msgs = append(msgs, exchange.Message())
-	}
+	msgs, err := s.conns.Callback(r.Context(), r.URL.Query(), requestID(r.Context()))
 	s.accept(r.Context(), msgs...)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'")
 	status, message := http.StatusOK, "You can close this window; the app will show the connection."
 	if err != nil {
+		// The popup always gets the page, never a problem document;
+		// internal causes are logged, not shown.
 		status, message = statuses[tenantry.ErrorCode(err)], tenantry.ErrorMessage(err)
 		if tenantry.ErrorCode(err) == tenantry.EINTERNAL {
-			s.writeError(w, r, err) // logs it; the page below stays generic
-			return
+			s.log.Error("oauth callback", zap.String("request_id", requestID(r.Context())), zap.Error(err))
+			message = "Something went wrong on our side; please try connecting again."
 		}
 	}
 	w.WriteHeader(status)

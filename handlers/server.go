@@ -14,6 +14,7 @@ import (
 	"github.com/tenantry/tenantry/auth"
 	"github.com/tenantry/tenantry/connections"
 	"github.com/tenantry/tenantry/store"
+	"github.com/tenantry/tenantry/web"
 )
 
 // Config configures the API. Zero values take the documented defaults.
@@ -21,6 +22,9 @@ type Config struct {
 	MaxBodyBytes    int64         // request body limit; default 1 MiB
 	AccountTokenTTL time.Duration // lifetime of client-side account tokens; default 1h
 	CORSRefresh     time.Duration // how often partners' CORS origins are reloaded; default 5s
+	// Demo serves /demo, a page that connects apps with embed.js as an
+	// end-customer would; tenantry dev only.
+	Demo bool
 }
 
 // Validate fills defaults.
@@ -81,6 +85,11 @@ func (s *Server) Router() http.Handler {
 	r.Get("/readyz", s.wrap(s.readyz))
 	r.Handle("/metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}))
 	r.Get(connections.CallbackPath, s.oauthCallback)
+	r.Get("/embed.js", web.Embed)
+	if s.cfg.Demo {
+		r.Get("/demo", web.Demo)
+		r.Get("/demo.js", web.DemoScript)
+	}
 	r.Route("/api", func(r chi.Router) {
 		r.Use(s.corsHeaders, s.authenticate)
 		r.Group(func(r chi.Router) {
@@ -99,11 +108,11 @@ func (s *Server) Router() http.Handler {
 		r.Get("/subaccount/{id}", s.wrap(s.getSubaccount))
 		r.Get("/jobs/{id}", s.wrap(s.getJob))
 		r.Get("/servertypes", s.wrap(s.listServerTypes))
-		r.Post("/servers", s.wrap(s.createServer))
+		r.Post("/servers", s.wrap(s.idempotent(s.createServer)))
 		r.Get("/servers", s.wrap(s.listServers))
 		r.Get("/server/{id}", s.wrap(s.getServer))
 		r.Put("/server/{id}", s.wrap(s.updateServer))
-		r.Post("/server/{id}/reconnect", s.wrap(s.updateServer))
+		r.Post("/server/{id}/reconnect", s.wrap(s.idempotent(s.updateServer)))
 		r.Delete("/server/{id}", s.wrap(s.deleteServer))
 		r.Get("/server/{id}/logs", s.wrap(s.serverLogs))
 	})

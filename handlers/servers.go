@@ -82,9 +82,9 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusAccepted, started(st))
 }
 
-// updateServer changes a connection's name or credentials and verifies it
-// again (PUT), or, with no body, reconnects it (POST …/reconnect). The id
-// stays the same.
+// updateServer changes a connection's credentials and verifies it again
+// (PUT with form fields: 202), only renames it (PUT with just a name:
+// 200), or reconnects it (POST …/reconnect: 202). The id stays the same.
 func (s *Server) updateServer(w http.ResponseWriter, r *http.Request) error {
 	var name *string
 	var form map[string]any
@@ -97,11 +97,15 @@ func (s *Server) updateServer(w http.ResponseWriter, r *http.Request) error {
 			form = nil
 		}
 	}
-	st, err := s.conns.Update(r.Context(), caller(r), chi.URLParam(r, "id"), name, form, requestID(r.Context()))
+	reconnect := r.Method == http.MethodPost
+	st, err := s.conns.Update(r.Context(), caller(r), chi.URLParam(r, "id"), name, form, reconnect, requestID(r.Context()))
 	if err != nil {
 		return err
 	}
 	s.accept(r.Context(), st.Messages...)
+	if st.JobID == "" && st.OAuthURL == "" {
+		return writeJSON(w, http.StatusOK, started(st)) // a rename: nothing to verify
+	}
 	return writeJSON(w, http.StatusAccepted, started(st))
 }
 

@@ -148,6 +148,24 @@ func TestCredentialConnection(t *testing.T) {
 		require.Equal(t, id, up.JSON["id"])
 		require.Equal(t, "active", waitServer(t, sys, token, id)["status"], "new credentials, checked again")
 	})
+	t.Run("RenameOnly", func(t *testing.T) {
+		r := sys.Do("POST", "/api/servers", token, map[string]any{"servertype_id": "fake_key", "api_key": "key-123"}, "Idempotency-Key", "conn-1")
+		id := r.JSON["id"].(string)
+		require.Equal(t, "active", waitServer(t, sys, token, id)["status"])
+		again := sys.Do("POST", "/api/servers", token, map[string]any{"servertype_id": "fake_key", "api_key": "key-123"}, "Idempotency-Key", "conn-1")
+		require.Equal(t, id, again.JSON["id"], "an Idempotency-Key makes a retried create one connection")
+		up := sys.Do("PUT", "/api/server/"+id, token, map[string]any{"name": "Renamed"})
+		require.Equal(t, http.StatusOK, up.Status, string(up.Body))
+		require.Equal(t, "Renamed", up.JSON["name"])
+		require.Equal(t, "active", up.JSON["status"], "a rename does not re-verify")
+	})
+	t.Run("NewHostNeedsSecretsAgain", func(t *testing.T) {
+		r := sys.Do("POST", "/api/servers", token, map[string]any{"servertype_id": "rest_bearer", "base_url": "https://api.example.com", "token": "tok-1"})
+		id := r.JSON["id"].(string)
+		up := sys.Do("PUT", "/api/server/"+id, token, map[string]any{"base_url": "https://attacker.example"})
+		require.Equal(t, 400, up.Status, "the stored token must not follow the connection to another host")
+		require.Equal(t, "token", up.JSON["errors"].([]any)[0].(map[string]any)["field"])
+	})
 	t.Run("Validation", func(t *testing.T) {
 		for _, tc := range []struct {
 			body  map[string]any
@@ -212,6 +230,7 @@ func TestOAuthConnection(t *testing.T) {
 		require.Equal(t, "active", got["status"], got["status_reason"])
 		logs := string(sys.Do("GET", "/api/server/"+id+"/logs", token, nil).Body)
 		require.Contains(t, logs, "authorization complete")
+		require.Contains(t, logs, "credential check passed", "the new tokens are checked")
 		require.NotContains(t, sys.Logs(), "at_", "access tokens are never logged")
 		require.NotContains(t, sys.Logs(), "rt_", "refresh tokens are never logged")
 		require.NotContains(t, sys.Logs(), "code_", "authorization codes are never logged")

@@ -162,7 +162,9 @@ func (n *Node) start(ctx context.Context) error {
 		}
 	}
 	if n.cfg.Scheduler {
-		n.cfg.Schedule.RefreshBefore = n.cfg.Connections.RefreshBefore
+		// One setting each, read by the scheduler (to queue refreshes) and
+		// the connection service (to decide them under the lock).
+		n.cfg.Schedule.RefreshBefore, n.cfg.Schedule.RefreshEvery = n.cfg.Connections.RefreshBefore, n.cfg.Connections.RefreshEvery
 		n.sched = scheduler.New(n.cfg.Schedule, n.Store, pub, n.log.Named("scheduler"))
 		if err := n.sched.Start(ctx); err != nil {
 			return err
@@ -239,7 +241,7 @@ func (n *Node) listen(addr string) error {
 func (n *Node) serve(h http.Handler) {
 	// ReadTimeout bounds a slow body as MaxBytesReader bounds a big one.
 	n.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		IdleTimeout: 2 * time.Minute}
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	n.served = make(chan error, 1)
 	go func() { n.served <- n.srv.Serve(n.ln) }()
 	n.log.Info("listening", zap.String("addr", n.ln.Addr().String()))

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -97,9 +99,14 @@ func (s *Store) RefreshTokens(ctx context.Context, id, jobID string,
 // outbox (finishJob does it for jobs).
 func applyOutcome(ctx context.Context, tx pgx.Tx, id, jobID string, o ConnectionOutcome) ([]tenantry.Message, error) {
 	var before string
-	if err := tx.QueryRow(ctx, `SELECT status FROM core.connections WHERE id = $1 FOR UPDATE`, id).Scan(&before); err != nil {
+	err := tx.QueryRow(ctx, `SELECT status FROM core.connections WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id).Scan(&before)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil // deleted meanwhile: its secrets stay erased, no events
+	}
+	if err != nil {
 		return nil, translate(err, "connection "+id)
 	}
+	o.Reason, o.Log = clip(o.Reason, 300), clip(o.Log, 1000)
 	c, err := scanConnection(tx.QueryRow(ctx, `UPDATE core.connections SET
 		status = coalesce(nullif($2, ''), status),
 		status_reason = CASE WHEN $2 = '' THEN status_reason ELSE $3 END,
@@ -108,7 +115,7 @@ func applyOutcome(ctx context.Context, tx pgx.Tx, id, jobID string, o Connection
 		last_checked_at = CASE WHEN $7 THEN now() ELSE last_checked_at END, updated_at = now()
 		WHERE id = $1 RETURNING `+connectionColumns, id, o.Status, o.Reason, o.Secrets, o.TokenExpiresAt, o.Refreshed, o.Checked))
 	if err != nil {
-		return nil, fmt.Errorf("update connection %s: %w", id, err)
+		return nil, translate(err, "connection "+id)
 	}
 	b := &pgx.Batch{}
 	if o.Log != "" {
@@ -150,9 +157,9 @@ func (s *Store) CompleteJob(ctx context.Context, id, status, msg string) error {
 // than the margin are not refreshed on every scan). It returns the
 // commands to publish.
 func (s *Store) EnqueueRefreshes(ctx context.Context, before time.Time, every time.Duration, limit int) ([]tenantry.Message, error) {
-	return s.enqueueForConnections(ctx, tenantry.KindConnectionRefresh, `token_expires_at IS NOT NULL
-		AND (token_expires_at < $1 OR coalesce(refreshed_at, created_at) < now() - $2::interval)
-		AND (refreshed_at IS NULL OR now() > refreshed_at + (token_expires_at - refreshed_at) / 2)`, limit, before, every)
+	return s.enqueueForConnections(ctx, tenantry.KindConnectionRefresh, `token_expires_at IS NOT NULL AND (
+		(token_expires_at < $1 AND (refreshed_at IS NULL OR now() > refreshed_at + (token_expires_at - refreshed_at) / 2))
+		OR coalesce(refreshed_at, created_at) < now() - $2::interval)`, limit, before, every)
 }
 
 // EnqueueChecks queues a credential check for each active or degraded
@@ -208,7 +215,11 @@ func rollbackConnection(ctx context.Context, tx pgx.Tx, j *tenantry.Job, reason 
 	status := map[string]string{tenantry.ConnPending: tenantry.ConnError, tenantry.ConnOAuthPending: tenantry.ConnError,
 		tenantry.ConnActive: tenantry.ConnDegraded, tenantry.ConnDegraded: tenantry.ConnDegraded}
 	var cur string
-	if err := tx.QueryRow(ctx, `SELECT status FROM core.connections WHERE id = $1`, connID).Scan(&cur); err != nil {
+	err = tx.QueryRow(ctx, `SELECT status FROM core.connections WHERE id = $1 AND deleted_at IS NULL`, connID).Scan(&cur)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil // deleted meanwhile
+	}
+	if err != nil {
 		return nil, translate(err, "connection "+connID)
 	}
 	next, ok := status[cur]
@@ -216,4 +227,14 @@ func rollbackConnection(ctx context.Context, tx pgx.Tx, j *tenantry.Job, reason 
 		return nil, nil
 	}
 	return applyOutcome(ctx, tx, connID, j.ID, ConnectionOutcome{Status: next, Reason: reason, Level: "error", Log: reason})
+}
+
+// clip makes text from providers safe to store: valid UTF-8 without NUL,
+// at most n runes.
+func clip(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }

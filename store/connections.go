@@ -56,6 +56,8 @@ func queueStart(b *pgx.Batch, c *tenantry.Connection, cmd *tenantry.Command, sta
 		queueLog(b, c, "info", "credential check queued", cmd.JobID)
 	}
 	if state != nil {
+		// Only the newest authorization link of a connection works.
+		b.Queue(`UPDATE core.oauth_states SET used_at = now() WHERE connection_id = $1 AND used_at IS NULL`, c.ID)
 		b.Queue(`INSERT INTO core.oauth_states (state_hash, connection_id, verifier, redirect_uri, expires_at)
 			VALUES ($1, $2, $3, $4, $5)`, state.Hash, c.ID, state.Verifier, state.RedirectURI, state.ExpiresAt)
 		queueLog(b, c, "info", "OAuth authorization started", "")
@@ -119,6 +121,17 @@ func (s *Store) RestartConnection(ctx context.Context, caller tenantry.Caller, i
 		return tx.SendBatch(ctx, b).Close()
 	})
 	return c, err
+}
+
+// RenameConnection sets connection id's name and nothing else.
+// ENOTFOUND if caller may not see it.
+func (s *Store) RenameConnection(ctx context.Context, caller tenantry.Caller, id, name string) (*tenantry.Connection, error) {
+	c, err := scanConnection(s.pool.QueryRow(ctx, `UPDATE core.connections SET name = $4, updated_at = now()
+		WHERE `+connScope+` AND id = $3 RETURNING `+connectionColumns, caller.PartnerID, caller.AccountID, id, name))
+	if err != nil {
+		return nil, translate(err, "connection "+id)
+	}
+	return c, nil
 }
 
 func nilIfEmpty(m map[string]string) any {

@@ -31,10 +31,12 @@ type OAuthResult struct {
 // hash, atomically (a state works once), and records the result: the
 // exchange job is enqueued, or the connection is failed with the
 // provider's error. ENOTFOUND for an unknown state; ECONFLICT for one
-// already used (the connection is left alone); EINVALID for an expired
-// one, which fails the connection. Messages to publish come back even
-// with an error when something was committed.
-func (s *Store) CompleteOAuth(ctx context.Context, hash []byte, r OAuthResult) (*tenantry.Connection, []tenantry.Message, error) {
+// already used, or for a connection no longer waiting for this
+// authorization (both leave the connection alone); EINVALID for an
+// expired one, which fails the connection. While the code is exchanged
+// the connection is pending. The messages committed (the exchange
+// command, or the connection's event) come back even with an error.
+func (s *Store) CompleteOAuth(ctx context.Context, hash []byte, r OAuthResult) ([]tenantry.Message, error) {
 	var c *tenantry.Connection
 	var msgs []tenantry.Message
 	var outcome error
@@ -50,8 +52,12 @@ func (s *Store) CompleteOAuth(ctx context.Context, hash []byte, r OAuthResult) (
 			return fmt.Errorf("consume oauth state: %w", err)
 		}
 		if c, err = scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+` FROM core.connections
-			WHERE id = $1 AND deleted_at IS NULL`, connID)); err != nil {
+			WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, connID)); err != nil {
 			return translate(err, "connection "+connID)
+		}
+		if c.Status != tenantry.ConnOAuthPending {
+			outcome = tenantry.Errorf(tenantry.ECONFLICT, "this authorization is no longer current")
+			return nil // consumed, and nothing else changes
 		}
 		o := ConnectionOutcome{Status: tenantry.ConnError, Level: "error"}
 		switch {
@@ -63,8 +69,12 @@ func (s *Store) CompleteOAuth(ctx context.Context, hash []byte, r OAuthResult) (
 		default:
 			r.Exchange.PartnerID, r.Exchange.AccountID = c.PartnerID, c.AccountID
 			b := &pgx.Batch{}
+			// pending, not oauth_pending: the user is done; we are exchanging.
+			b.Queue(`UPDATE core.connections SET status = 'pending', status_reason = 'exchanging the authorization code',
+				updated_at = now() WHERE id = $1`, c.ID)
 			queueJob(b, r.Exchange)
 			queueLog(b, c, "info", "authorization granted; exchanging the code", r.Exchange.JobID)
+			msgs = []tenantry.Message{r.Exchange.Message()}
 			return tx.SendBatch(ctx, b).Close()
 		}
 		o.Log = o.Reason
@@ -74,9 +84,9 @@ func (s *Store) CompleteOAuth(ctx context.Context, hash []byte, r OAuthResult) (
 		return writeOutbox(ctx, tx, msgs)
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return c, msgs, outcome
+	return msgs, outcome
 }
 
 func usedOrUnknown(ctx context.Context, tx pgx.Tx, hash []byte) error {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -65,23 +66,30 @@ func scanMessage(row pgx.CollectableRow) (tenantry.Message, error) {
 	return m, err
 }
 
-// Send publishes outbox messages (in order, stopping at the first
-// failure) and marks those JetStream acknowledged. Whatever is not sent
-// now is re-sent by the scheduler's relay, so callers may only log the
-// error. It returns how many were sent.
+// Send publishes outbox messages, in order, and marks those JetStream
+// acknowledged. It stops at the first failure (NATS is likely down), except
+// for a message that can never be published (EINVALID: too large), which
+// is marked so it does not block the relay, and reported. Whatever is not
+// sent now is re-sent by the scheduler's relay, so callers may only log
+// the error. It returns how many were sent.
 func (s *Store) Send(ctx context.Context, pub tenantry.Publisher, msgs ...tenantry.Message) (int, error) {
 	ids := make([]string, 0, len(msgs))
 	var err error
 	for _, m := range msgs {
-		if err = pub.Publish(ctx, m); err != nil {
+		perr := pub.Publish(ctx, m)
+		if tenantry.ErrorCode(perr) == tenantry.EINVALID {
+			err = errors.Join(err, fmt.Errorf("dropped unpublishable %s: %w", m.ID, perr))
+			ids = append(ids, m.ID)
+			continue
+		}
+		if perr != nil {
+			err = errors.Join(err, perr)
 			break
 		}
 		ids = append(ids, m.ID)
 	}
 	if len(ids) > 0 {
-		if markErr := s.MarkPublished(ctx, ids...); markErr != nil && err == nil {
-			err = markErr
-		}
+		err = errors.Join(err, s.MarkPublished(ctx, ids...))
 	}
 	return len(ids), err
 }

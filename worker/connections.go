@@ -10,14 +10,16 @@ import (
 
 // connectionJob runs a job that decides a connection's state (a check, a
 // code exchange): the decision, the connection and the job are written in
-// one transaction.
+// one transaction. Only that write waits out a Postgres outage: the
+// provider call is not repeated (an authorization code works once).
 func (w *Worker) connectionJob(decide func(context.Context, tenantry.Command) (string, store.ConnectionOutcome, error)) apply {
-	return func(ctx context.Context, cmd tenantry.Command) ([]tenantry.Message, error) {
+	return func(ctx context.Context, cmd tenantry.Command) (msgs []tenantry.Message, err error) {
 		connID, o, err := decide(ctx, cmd)
 		if err != nil {
 			return nil, err
 		}
-		return w.store.FinishConnectionJob(ctx, cmd.JobID, connID, o)
+		err = w.await(ctx, func() (err error) { msgs, err = w.store.FinishConnectionJob(ctx, cmd.JobID, connID, o); return err })
+		return msgs, err
 	}
 }
 
@@ -28,6 +30,6 @@ func (w *Worker) refresh(conns *connections.Service) apply {
 		if err := conns.Refresh(ctx, cmd); err != nil {
 			return nil, err
 		}
-		return nil, w.store.CompleteJob(ctx, cmd.JobID, tenantry.JobSucceeded, "")
+		return nil, w.await(ctx, func() error { return w.store.CompleteJob(ctx, cmd.JobID, tenantry.JobSucceeded, "") })
 	}
 }

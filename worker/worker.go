@@ -62,8 +62,13 @@ func New(cfg Config, st *store.Store, conns *connections.Service, js jetstream.J
 		cfg.OutageWait = 10 * time.Minute
 	}
 	w := &Worker{cfg: cfg, store: st, pub: pub, metrics: m, log: log, stop: make(chan struct{})}
+	// A store-only job is retried whole through an outage: its effect and
+	// the job commit together or not at all.
 	byJob := func(f func(context.Context, string) ([]tenantry.Message, error)) apply {
-		return func(ctx context.Context, cmd tenantry.Command) ([]tenantry.Message, error) { return f(ctx, cmd.JobID) }
+		return func(ctx context.Context, cmd tenantry.Command) (msgs []tenantry.Message, err error) {
+			err = w.await(ctx, func() (err error) { msgs, err = f(ctx, cmd.JobID); return err })
+			return msgs, err
+		}
 	}
 	w.appliers = map[string]apply{
 		tenantry.KindProvision:         byJob(st.ProvisionSubaccount),
@@ -122,7 +127,7 @@ func (w *Worker) handle(ctx context.Context, m *events.Msg) error {
 	}
 	start := time.Now()
 	var msgs []tenantry.Message
-	err = w.await(ctx, func() (err error) { msgs, err = run(ctx, cmd); return err })
+	msgs, err = run(ctx, cmd)
 	if err != nil {
 		return w.fail(ctx, m, cmd, err)
 	}
@@ -137,7 +142,9 @@ func (w *Worker) handle(ctx context.Context, m *events.Msg) error {
 func (w *Worker) fail(ctx context.Context, m *events.Msg, cmd tenantry.Command, err error) error {
 	log := w.log.With(zap.String("job_id", cmd.JobID), zap.String("kind", cmd.Kind), zap.Int("delivered", m.Delivered))
 	code := tenantry.ErrorCode(err)
-	permanent := events.IsPermanent(err) || code == tenantry.ECONFLICT || code == tenantry.EINVALID
+	// Retrying cannot help these: the state conflicts, the input is bad,
+	// or what the job works on is gone (a deleted connection).
+	permanent := events.IsPermanent(err) || code == tenantry.ECONFLICT || code == tenantry.EINVALID || code == tenantry.ENOTFOUND
 	reason := tenantry.ErrorMessage(err)
 	if code == tenantry.EINTERNAL {
 		reason = "internal error; see the worker log for job " + cmd.JobID

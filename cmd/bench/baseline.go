@@ -125,4 +125,3 @@ func inBatches(names []string, fn func(idents string) error) error {
 	}
 	return nil
 }
-

@@ -24,9 +24,9 @@ import (
 
 // devRun is one `tenantry dev` process and what it printed.
 type devRun struct {
-	cmd          *exec.Cmd
-	token, nats  string
-	printedCurls bool
+	cmd               *exec.Cmd
+	token, nats, demo string
+	printedCurls      bool
 }
 
 // startDev runs `tenantry dev` and waits for its announcement.
@@ -42,10 +42,14 @@ func startDev(t *testing.T, bin, dbURL, dir, addr string) *devRun {
 	run := &devRun{cmd: cmd}
 	lines := bufio.NewScanner(out)
 	natsLine := regexp.MustCompile(`nats:\s+(\S+)`)
+	demoLine := regexp.MustCompile(`demo:\s+(\S+)`)
 	for lines.Scan() {
 		line := lines.Text()
 		if m := natsLine.FindStringSubmatch(line); m != nil {
 			run.nats = m[1]
+		}
+		if m := demoLine.FindStringSubmatch(line); m != nil {
+			run.demo = m[1]
 		}
 		if token, ok := strings.CutPrefix(strings.TrimSpace(line), "export TOKEN="); ok {
 			run.token = token
@@ -76,7 +80,8 @@ func freeAddr(t *testing.T) string {
 
 // TestDev runs `make run`'s command on a database that does not exist
 // yet: it is created, a dev partner is printed with a working curl
-// example, NATS is not on 4222, and a restart on the same state works.
+// example and a working demo link, NATS is not on 4222, and a restart on
+// the same state works.
 func TestDev(t *testing.T) {
 	bin := tenantryBinary(t)
 	admin, err := url.Parse(tenantrytest.DatabaseURL(t))
@@ -94,6 +99,11 @@ func TestDev(t *testing.T) {
 	require.NotEqual(t, "4222", natsURL.Port(), "the embedded NATS never takes the default port")
 
 	sys := &tenantrytest.System{T: t, URL: "http://" + addr}
+	page, token, ok := strings.Cut(first.demo, "#token=")
+	require.True(t, ok, "dev prints the demo link with an account token: %q", first.demo)
+	require.Equal(t, "http://"+addr+"/demo", page)
+	require.Equal(t, 200, sys.Do("GET", "/demo", "", nil).Status, "dev serves the demo page")
+	require.Equal(t, 200, sys.Do("GET", "/api/servers", token, nil).Status, "the demo token is an account token")
 	r := sys.Do("POST", "/api/subaccount", first.token, `{"external_id":"customer-1","company_name":"Acme"}`)
 	require.Equal(t, 202, r.Status, string(r.Body))
 	require.Equal(t, "succeeded", sys.WaitJob(first.token, r.JSON["job_id"].(string))["status"])
@@ -101,7 +111,8 @@ func TestDev(t *testing.T) {
 
 	second := startDev(t, bin, admin.String(), dir, addr)
 	require.Equal(t, first.token, second.token, "the same dev partner after a restart")
-	require.Len(t, sys.Do("GET", "/api/subaccount", second.token, nil).JSON["items"], 1)
+	require.Len(t, sys.Do("GET", "/api/subaccount", second.token, nil).JSON["items"], 2, "customer-1, and demo created once")
+	require.NotEmpty(t, second.demo)
 	second.stop(t)
 }
 

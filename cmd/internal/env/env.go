@@ -32,6 +32,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/connections"
 	"github.com/tenantry/tenantry/connectors/egress"
 	"github.com/tenantry/tenantry/node"
@@ -89,7 +90,7 @@ func Settings(cfg node.Config) (node.Config, error) {
 	cfg.Connections.OAuthClients = OAuthClients()
 	var err error
 	if cfg.EgressAllow, err = egress.ParseAllow(os.Getenv("TENANTRY_EGRESS_ALLOW")); err != nil {
-		return cfg, fmt.Errorf("TENANTRY_EGRESS_ALLOW: %w", err)
+		return cfg, fmt.Errorf("TENANTRY_EGRESS_ALLOW: %s", tenantry.ErrorMessage(err))
 	}
 	if cfg.Jobs.Consumer.Concurrency, err = intVar("TENANTRY_WORKER_CONCURRENCY", 8); err != nil {
 		return cfg, err
@@ -110,8 +111,9 @@ func OAuthClients() map[string]connections.Client {
 	out := map[string]connections.Client{}
 	for _, kv := range os.Environ() {
 		name, value, _ := strings.Cut(kv, "=")
-		id, ok := strings.CutPrefix(name, "TENANTRY_OAUTH_")
-		if id, ok = strings.CutSuffix(id, "_CLIENT_ID"); !ok || id == "" {
+		rest, isOAuth := strings.CutPrefix(name, "TENANTRY_OAUTH_")
+		id, isClientID := strings.CutSuffix(rest, "_CLIENT_ID")
+		if !isOAuth || !isClientID || id == "" {
 			continue
 		}
 		out[strings.ToLower(id)] = connections.Client{ID: value, Secret: os.Getenv("TENANTRY_OAUTH_" + id + "_CLIENT_SECRET")}
