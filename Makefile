@@ -27,9 +27,10 @@ build: ## the four binaries into ./bin
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/api ./cmd/worker ./cmd/scheduler ./cmd/tenantry
 
-fuzz: ## run each fuzz target for FUZZTIME (default 20s)
-	$(GO) test ./handlers -run '^$$' -fuzz FuzzSubaccountBodies -fuzztime $${FUZZTIME:-20s}
-	$(GO) test ./secret -run '^$$' -fuzz FuzzOpen -fuzztime $${FUZZTIME:-20s}
+fuzz: ## run each fuzz target for FUZZTIME (default 20s); found inputs land in the Go build cache
+	@set -e; for t in handlers:FuzzSubaccountBodies handlers:FuzzQueryAndPath handlers:FuzzOAuthCallback \
+		secret:FuzzOpen connectors:FuzzDefinition connectors:FuzzCheckRequestStaysOnHost connectors/egress:FuzzParseAllow; do \
+		$(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $${FUZZTIME:-20s}; done
 
 clean: ## build outputs only; `make clean-dev` also drops the dev state
 	rm -rf $(BIN)

@@ -35,3 +35,26 @@ type Connection struct {
 	CreatedAt     time.Time         `json:"created_at"`
 	UpdatedAt     time.Time         `json:"updated_at"`
 }
+
+// Connection command kinds.
+const (
+	KindConnectionCheck   = "connection.check"
+	KindOAuthExchange     = "connection.oauth_exchange"
+	KindConnectionRefresh = "connection.refresh"
+)
+
+// LogLine is one line of a connection's log.
+type LogLine struct {
+	ID      string    `json:"id"`
+	At      time.Time `json:"at"`
+	Level   string    `json:"level"`
+	Message string    `json:"message"`
+	JobID   string    `json:"job_id"`
+}
+
+// LogFilter narrows a connection's log.
+type LogFilter struct {
+	Level string    // "" for all, else info|warn|error
+	Since time.Time // zero for all
+	Page
+}

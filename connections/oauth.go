@@ -2,9 +2,7 @@ package connections
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,25 +21,6 @@ import (
 
 // CallbackPath is where providers send the end-customer back.
 const CallbackPath = "/oauth/callback"
-
-// connectionCommand is a command about connection connID.
-func connectionCommand(kind, connID, requestID string, extra map[string]string) *tenantry.Command {
-	payload := map[string]string{"connection_id": connID}
-	for k, v := range extra {
-		payload[k] = v
-	}
-	raw, _ := json.Marshal(payload) // strings only: cannot fail
-	return &tenantry.Command{Kind: kind, RequestID: requestID, Payload: raw}
-}
-
-// payload reads a connection command's payload.
-func payload(cmd tenantry.Command) (map[string]string, error) {
-	p := map[string]string{}
-	if err := json.Unmarshal(cmd.Payload, &p); err != nil || p["connection_id"] == "" {
-		return nil, tenantry.Errorf(tenantry.EINVALID, "command %s has no connection_id", cmd.JobID)
-	}
-	return p, nil
-}
 
 // oauthConfig is connector d's OAuth client for partnerID: the partner's
 // own app if it set one, else the operator's. EINVALID if neither exists.
@@ -71,7 +50,8 @@ func (s *Service) oauthConfig(ctx context.Context, partnerID string, d *connecto
 		Endpoint:    oauth2.Endpoint{AuthURL: o.AuthorizeURL, TokenURL: o.TokenURL, AuthStyle: style}}, nil
 }
 
-// SealOAuthApp seals a partner's OAuth client secret for the store.
+// SealOAuthApp seals a partner's OAuth client secret for the store,
+// bound (AAD) to the partner and connector, so it opens only for them.
 func (s *Service) SealOAuthApp(partnerID, serverType, clientSecret string) ([]byte, error) {
 	return s.sealer.Seal([]byte(clientSecret), []byte("oauth_app:"+partnerID+":"+serverType))
 }
@@ -312,14 +292,4 @@ func tokenError(err error) (refused, reason string) {
 		return reason, reason
 	}
 	return oauthErrorCode(re.ErrorCode), reason
-}
-
-func failed(status, reason string) store.ConnectionOutcome {
-	return store.ConnectionOutcome{Status: status, Reason: reason, Level: "error", Log: reason, Checked: true}
-}
-
-func randomToken() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }

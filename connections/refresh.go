@@ -13,7 +13,9 @@ import (
 )
 
 // ErrNeedsReauth is returned when a connection's grant is gone
-// (invalid_grant): only the end-customer reconnecting can fix it.
+// (invalid_grant): only the end-customer reconnecting can fix it. It is an
+// ECONFLICT (the connection's state, not the request, is at fault), which
+// workers treat as permanent: retrying cannot help.
 var ErrNeedsReauth = tenantry.Errorf(tenantry.ECONFLICT, "the connection needs to be authorized again")
 
 // AccessToken returns a usable access token for OAuth connection id. It

@@ -76,7 +76,9 @@ type Service struct {
 	now     func() time.Time
 }
 
-// New returns the service.
+// New returns the service. http is the egress-guarded client every
+// provider call goes through; pub publishes what the service's own
+// transactions commit (refresh outcomes). It fails only on a bad Config.
 func New(cfg Config, st *store.Store, cat *connectors.Catalog, sealer *secret.Sealer, http *egress.Client,
 	pub tenantry.Publisher, log *zap.Logger) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
@@ -85,7 +87,7 @@ func New(cfg Config, st *store.Store, cat *connectors.Catalog, sealer *secret.Se
 	return &Service{cfg: cfg, store: st, catalog: cat, sealer: sealer, http: http, pub: pub, log: log, now: time.Now}, nil
 }
 
-// Catalog is the connector catalog the service uses.
+// Catalog is the connector catalog the service uses (read-only).
 func (s *Service) Catalog() *connectors.Catalog { return s.catalog }
 
 // definition returns connector id; EINVALID naming servertype_id if

@@ -192,7 +192,7 @@ func (s *Service) verification(ctx context.Context, partnerID string, d *connect
 		started.OAuthURL = url
 		return nil, state, err
 	}
-	return connectionCommand(tenantry.KindConnectionCheck, connID, requestID, nil), nil, nil
+	return connectionCommand(tenantry.KindConnectionCheck, connID, requestID), nil, nil
 }
 
 // checkName defaults an empty name to the connector's and bounds it.

@@ -73,3 +73,21 @@ func FuzzQueryAndPath(f *testing.F) {
 }
 
 func base64Cursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// FuzzOAuthCallback sends arbitrary query strings to the OAuth callback,
+// which is reachable without credentials: the popup always gets the
+// callback page with a deliberate status, never a 500.
+func FuzzOAuthCallback(f *testing.F) {
+	f.Add("state", "code", "", "")
+	f.Add("", "", "access_denied", "the user said no")
+	f.Add("s", "", "\xff", "a\x00b")
+	f.Add(strings.Repeat("s", 5000), strings.Repeat("c", 5000), "", strings.Repeat("é", 300))
+	sys := tenantrytest.Start(f, nil)
+	f.Fuzz(func(t *testing.T, state, code, oauthErr, desc string) {
+		q := url.Values{"state": {state}, "code": {code}, "error": {oauthErr}, "error_description": {desc}}
+		r := sys.For(t).Do("GET", "/oauth/callback?"+q.Encode(), "", nil)
+		if r.Status >= 500 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("callback %v → %d %s %s", q, r.Status, r.Header.Get("Content-Type"), r.Body)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,10 @@ import (
 	"github.com/tenantry/tenantry/tenantrytest"
 	"github.com/tenantry/tenantry/tenantrytest/fakeprovider"
 )
+
+// providerSecret matches the fake provider's access and refresh tokens
+// and authorization codes.
+var providerSecret = regexp.MustCompile(`\b(at|rt|code)_[A-Z2-7]{16,}`)
 
 // connectorsFor writes connector definitions for a fake provider: an
 // API-key one (fake_key) and an OAuth2 one with PKCE (fake_oauth).
@@ -138,6 +143,7 @@ func TestCredentialConnection(t *testing.T) {
 		require.Contains(t, got["status_reason"], "rejected the credentials (HTTP 401)")
 		require.Equal(t, "failed", sys.WaitJob(token, r.JSON["job_id"].(string))["status"])
 		require.NotContains(t, sys.Logs(), `"wrong"`)
+		require.Eventually(t, func() bool { return eventCount(t, sys, "evt.*.server.error") >= 1 }, 5*time.Second, 20*time.Millisecond)
 	})
 	t.Run("Update", func(t *testing.T) {
 		r := sys.Do("POST", "/api/servers", token, map[string]any{"servertype_id": "fake_key", "api_key": "wrong"})
@@ -231,9 +237,9 @@ func TestOAuthConnection(t *testing.T) {
 		logs := string(sys.Do("GET", "/api/server/"+id+"/logs", token, nil).Body)
 		require.Contains(t, logs, "authorization complete")
 		require.Contains(t, logs, "credential check passed", "the new tokens are checked")
-		require.NotContains(t, sys.Logs(), "at_", "access tokens are never logged")
-		require.NotContains(t, sys.Logs(), "rt_", "refresh tokens are never logged")
-		require.NotContains(t, sys.Logs(), "code_", "authorization codes are never logged")
+		require.NotRegexp(t, providerSecret, sys.Logs(), "tokens and codes are never logged")
+		require.NotRegexp(t, providerSecret, string(sys.Do("GET", "/api/server/"+id+"/logs", token, nil).Body))
+		require.NotRegexp(t, providerSecret, string(sys.Do("GET", "/api/server/"+id, token, nil).Body))
 
 		t.Run("ReplayedState", func(t *testing.T) {
 			callback, err := p.Approve(oauthURL)
@@ -278,6 +284,19 @@ func TestOAuthConnection(t *testing.T) {
 		require.Equal(t, "error", got["status"])
 		require.Contains(t, got["status_reason"], "invalid_grant")
 	})
+}
+
+func TestOAuthNeverCompleted(t *testing.T) {
+	t.Parallel()
+	sys, _, _, token := connSetup(t, fakeprovider.Options{}, func(c *node.Config) {
+		c.DatabaseURL = tenantrytest.Database(t) // a scheduler acts on its whole database
+		c.Scheduler, c.Schedule.Interval = true, 50*time.Millisecond
+		c.Connections.StateTTL = 300 * time.Millisecond
+	})
+	r := sys.Do("POST", "/api/servers", token, map[string]any{"servertype_id": "fake_oauth"})
+	got := waitServer(t, sys, token, r.JSON["id"].(string))
+	require.Equal(t, "error", got["status"], "an authorization nobody completes does not wait forever")
+	require.Contains(t, got["status_reason"], "not completed in time")
 }
 
 func TestOAuthStateExpires(t *testing.T) {
@@ -357,11 +376,14 @@ func TestRefreshBeforeExpiryAndInvalidGrant(t *testing.T) {
 	oauthConnect(t, sys, p, r.JSON["oauth_url"].(string))
 	require.Equal(t, "active", waitServer(t, sys, token, id)["status"])
 
-	require.Eventually(t, func() bool { return p.RefreshCalls() >= 1 }, 5*time.Second, 20*time.Millisecond,
-		"the scheduler refreshes before expiry")
+	require.Eventually(t, func() bool { return p.RefreshCalls() >= 3 }, 10*time.Second, 20*time.Millisecond,
+		"the scheduler refreshes before expiry, again and again")
 	require.Eventually(t, func() bool {
 		return strings.Contains(string(sys.Do("GET", "/api/server/"+id+"/logs", token, nil).Body), "access token refreshed")
 	}, 5*time.Second, 20*time.Millisecond)
+	// The provider rotates the refresh token on every refresh and revokes
+	// the grant if a spent one comes back: staying active through several
+	// refreshes shows each rotated token was stored before the next use.
 	require.Equal(t, "active", sys.Do("GET", "/api/server/"+id, token, nil).JSON["status"])
 
 	p.RevokeGrant()
@@ -371,6 +393,7 @@ func TestRefreshBeforeExpiryAndInvalidGrant(t *testing.T) {
 		return got["status"] == "needs_reauth"
 	}, 10*time.Second, 50*time.Millisecond, "invalid_grant → needs_reauth")
 	require.Contains(t, got["status_reason"], "invalid_grant")
+	require.Eventually(t, func() bool { return eventCount(t, sys, "evt.*.server.needs_reauth") == 1 }, 5*time.Second, 20*time.Millisecond)
 
 	t.Run("ReconnectKeepsID", func(t *testing.T) {
 		re := sys.Do("POST", "/api/server/"+id+"/reconnect", token, nil)
@@ -409,4 +432,5 @@ func TestConnectionIsolation(t *testing.T) {
 	require.Equal(t, "active", sys.Do("GET", "/api/server/"+id, tokenA, nil).JSON["status"], "untouched")
 	require.Equal(t, 204, sys.Do("DELETE", "/api/server/"+id, tokenA, nil).Status)
 	require.Equal(t, 404, sys.Do("GET", "/api/server/"+id, tokenA, nil).Status)
+	require.Eventually(t, func() bool { return eventCount(t, sys, "evt.*.server.deleted") == 1 }, 5*time.Second, 20*time.Millisecond)
 }

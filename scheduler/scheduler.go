@@ -215,7 +215,8 @@ func (s *Scheduler) resend(ctx context.Context, msgs []tenantry.Message) int {
 
 // connectionUpkeep queues token refreshes (before tokens expire, and at
 // least daily) and periodic credential checks (so a dead connection does
-// not look healthy), and publishes them.
+// not look healthy), fails authorizations never completed, and
+// publishes all that.
 func (s *Scheduler) connectionUpkeep(ctx context.Context) {
 	refreshes, err := s.store.EnqueueRefreshes(ctx, time.Now().Add(s.cfg.RefreshBefore), s.cfg.RefreshEvery, s.cfg.Batch)
 	if err != nil {
@@ -225,7 +226,11 @@ func (s *Scheduler) connectionUpkeep(ctx context.Context) {
 	if err != nil {
 		s.log.Warn("queue connection checks", zap.Error(err))
 	}
-	if _, err := s.store.Send(ctx, s.pub, append(refreshes, checks...)...); err != nil {
+	expired, err := s.store.ExpireAuthorizations(ctx, s.cfg.Batch)
+	if err != nil {
+		s.log.Warn("expire authorizations", zap.Error(err))
+	}
+	if _, err := s.store.Send(ctx, s.pub, append(append(refreshes, checks...), expired...)...); err != nil {
 		s.log.Warn("publish connection upkeep; will retry", zap.Error(err))
 	}
 }

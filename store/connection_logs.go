@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -19,16 +18,6 @@ func queueLog(b *pgx.Batch, c *tenantry.Connection, level, msg, jobID string) {
 	}
 	b.Queue(`INSERT INTO core.connection_logs (connection_id, account_id, level, message, job_id) VALUES ($1, $2, $3, $4, $5)`,
 		c.ID, c.AccountID, level, msg, jobID)
-}
-
-// AppendConnectionLog writes one log line for connection c.
-func (s *Store) AppendConnectionLog(ctx context.Context, c *tenantry.Connection, level, msg, jobID string) error {
-	b := &pgx.Batch{}
-	queueLog(b, c, level, msg, jobID)
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("append connection log: %w", err)
-	}
-	return nil
 }
 
 // ConnectionLogs returns connection id's log oldest first, keyset-paged

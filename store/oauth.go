@@ -168,3 +168,32 @@ func (s *Store) DeleteOAuthApp(ctx context.Context, partnerID, serverType string
 	}
 	return nil
 }
+
+// ExpireAuthorizations fails every connection still waiting for an
+// authorization whose newest link has expired (the end-customer never
+// came back from the provider). It returns the events to publish.
+func (s *Store) ExpireAuthorizations(ctx context.Context, limit int) ([]tenantry.Message, error) {
+	var msgs []tenantry.Message
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id FROM core.connections c WHERE status = 'oauth_pending' AND deleted_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM core.oauth_states o WHERE o.connection_id = c.id AND o.used_at IS NULL AND o.expires_at > now())
+			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		if err != nil {
+			return fmt.Errorf("expired authorizations: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("expired authorizations: %w", err)
+		}
+		reason := "the authorization was not completed in time; reconnect to try again"
+		for _, id := range ids {
+			m, err := applyOutcome(ctx, tx, id, "", ConnectionOutcome{Status: tenantry.ConnError, Reason: reason, Level: "error", Log: reason})
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, m...)
+		}
+		return writeOutbox(ctx, tx, msgs)
+	})
+	return msgs, err
+}
