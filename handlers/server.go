@@ -14,6 +14,7 @@ import (
 	"github.com/tenantry/tenantry/auth"
 	"github.com/tenantry/tenantry/connections"
 	"github.com/tenantry/tenantry/store"
+	"github.com/tenantry/tenantry/warehouse"
 	"github.com/tenantry/tenantry/web"
 )
 
@@ -22,6 +23,7 @@ type Config struct {
 	MaxBodyBytes    int64         // request body limit; default 1 MiB
 	AccountTokenTTL time.Duration // lifetime of client-side account tokens; default 1h
 	CORSRefresh     time.Duration // how often partners' CORS origins are reloaded; default 5s
+	QueryTimeout    time.Duration // statement timeout of tenant SQL (query tables); default 5s
 	// Demo serves /demo, a page that connects apps with embed.js as an
 	// end-customer would; tenantry dev only.
 	Demo bool
@@ -50,6 +52,7 @@ type Server struct {
 	store   *store.Store
 	issuer  *auth.Issuer
 	conns   *connections.Service
+	wh      *warehouse.Warehouse
 	pub     tenantry.Publisher
 	ready   map[string]ReadyCheck
 	log     *zap.Logger
@@ -60,7 +63,7 @@ type Server struct {
 
 // New returns the API server. reg and gather are the Prometheus registry
 // the API's metrics go to and the one /metrics exposes.
-func New(cfg Config, st *store.Store, issuer *auth.Issuer, conns *connections.Service, pub tenantry.Publisher,
+func New(cfg Config, st *store.Store, issuer *auth.Issuer, conns *connections.Service, wh *warehouse.Warehouse, pub tenantry.Publisher,
 	ready map[string]ReadyCheck, reg prometheus.Registerer, gather prometheus.Gatherer, log *zap.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -69,7 +72,7 @@ func New(cfg Config, st *store.Store, issuer *auth.Issuer, conns *connections.Se
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, store: st, issuer: issuer, conns: conns, pub: pub, ready: ready, log: log,
+	return &Server{cfg: cfg, store: st, issuer: issuer, conns: conns, wh: wh, pub: pub, ready: ready, log: log,
 		metrics: m, gather: gather, cors: newCORSOrigins(st, cfg.CORSRefresh)}, nil
 }
 
@@ -90,6 +93,7 @@ func (s *Server) Router() http.Handler {
 		r.Get("/demo", web.Demo)
 		r.Get("/demo.js", web.DemoScript)
 	}
+	r.With(s.corsHeaders, s.authenticate).Post("/table", s.wrap(s.createTable)) // alias of POST /api/table
 	r.Route("/api", func(r chi.Router) {
 		r.Use(s.corsHeaders, s.authenticate)
 		r.Group(func(r chi.Router) {
@@ -107,6 +111,11 @@ func (s *Server) Router() http.Handler {
 		})
 		r.Get("/subaccount/{id}", s.wrap(s.getSubaccount))
 		r.Get("/jobs/{id}", s.wrap(s.getJob))
+		r.Post("/table", s.wrap(s.createTable))
+		r.Get("/table", s.wrap(s.listTables))
+		r.Get("/table/{id}", s.wrap(s.getTable))
+		r.Delete("/table/{id}", s.wrap(s.deleteTable))
+		r.Get("/table/{id}/rows", s.wrap(s.tableRows))
 		r.Get("/servertypes", s.wrap(s.listServerTypes))
 		r.Post("/servers", s.wrap(s.idempotent(s.createServer)))
 		r.Get("/servers", s.wrap(s.listServers))

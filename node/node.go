@@ -31,6 +31,7 @@ import (
 	"github.com/tenantry/tenantry/scheduler"
 	"github.com/tenantry/tenantry/secret"
 	"github.com/tenantry/tenantry/store"
+	"github.com/tenantry/tenantry/warehouse"
 	"github.com/tenantry/tenantry/worker"
 )
 
@@ -91,13 +92,14 @@ func (c *Config) Validate() error {
 
 // Node is a running set of roles.
 type Node struct {
-	cfg    Config
-	log    *zap.Logger
-	Store  *store.Store
-	Issuer *auth.Issuer         // nil unless the api role runs
-	Conns  *connections.Service // nil unless the api or worker role runs
-	sealer *secret.Sealer
-	nc     *nats.Conn
+	cfg       Config
+	log       *zap.Logger
+	Store     *store.Store
+	Issuer    *auth.Issuer         // nil unless the api role runs
+	Conns     *connections.Service // nil unless the api or worker role runs
+	sealer    *secret.Sealer
+	warehouse *warehouse.Warehouse
+	nc        *nats.Conn
 
 	ln     net.Listener
 	srv    *http.Server
@@ -154,7 +156,7 @@ func (n *Node) start(ctx context.Context) error {
 		}
 	}
 	if n.cfg.Worker {
-		if n.work, err = worker.New(n.cfg.Jobs, n.Store, n.Conns, js, pub, reg, n.log.Named("worker")); err != nil {
+		if n.work, err = worker.New(n.cfg.Jobs, n.Store, n.Conns, n.warehouse, js, pub, reg, n.log.Named("worker")); err != nil {
 			return err
 		}
 		if err := n.work.Start(ctx); err != nil {
@@ -193,6 +195,7 @@ func (n *Node) buildConnections(pub tenantry.Publisher) error {
 		return fmt.Errorf("TENANTRY_MASTER_KEY: %w", err)
 	}
 	n.sealer = sealer
+	n.warehouse = warehouse.New(n.Store, sealer, n.cfg.HTTP.QueryTimeout)
 	catalog, err := connectors.LoadCatalog(n.cfg.ConnectorsDir)
 	if err != nil {
 		return err
@@ -220,7 +223,7 @@ func (n *Node) startAPI(ctx context.Context, pub tenantry.Publisher, reg *promet
 			return nil
 		},
 	}
-	api, err := handlers.New(n.cfg.HTTP, n.Store, n.Issuer, n.Conns, pub, ready, reg, reg, n.log.Named("api"))
+	api, err := handlers.New(n.cfg.HTTP, n.Store, n.Issuer, n.Conns, n.warehouse, pub, ready, reg, reg, n.log.Named("api"))
 	if err != nil {
 		return err
 	}

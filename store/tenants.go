@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -10,17 +12,22 @@ import (
 )
 
 // ProvisionSubaccount applies provisioning job id: it creates the
-// subaccount's schema and NOLOGIN role, marks it active and the job
-// succeeded, all in one transaction. On redelivery of a finished job it
+// subaccount's schema, its NOLOGIN role and the LOGIN role tenant SQL
+// connects as (login), marks it active and the job succeeded, all in one
+// transaction. On redelivery of a finished job it
 // does nothing. It returns the messages to publish.
-func (s *Store) ProvisionSubaccount(ctx context.Context, jobID string) ([]tenantry.Message, error) {
+func (s *Store) ProvisionSubaccount(ctx context.Context, jobID string, login TenantLogin) ([]tenantry.Message, error) {
 	return s.finishJob(ctx, jobID, tenantry.JobSucceeded, "", func(tx pgx.Tx, j *tenantry.Job) ([]tenantry.Message, error) {
 		schema, err := lockAccount(ctx, tx, j.AccountID, tenantry.SubaccountProvisioning)
 		if err != nil {
 			return nil, err
 		}
-		if err := execAll(ctx, tx, ProvisionDDL(schema)); err != nil {
+		ddl := append(ProvisionDDL(schema), loginDDL(schema, login.Verifier)...)
+		if err := execAll(ctx, tx, ddl); err != nil {
 			return nil, fmt.Errorf("provision %s: %w", schema, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE core.accounts SET sql_password = $2 WHERE id = $1`, j.AccountID, login.Sealed); err != nil {
+			return nil, fmt.Errorf("store sql login: %w", err)
 		}
 		if err := setAccountStatus(ctx, tx, j, tenantry.SubaccountActive, "provisioned"); err != nil {
 			return nil, err
@@ -45,6 +52,39 @@ func ProvisionDDL(schema string) []string {
 	}
 }
 
+// TenantLogin is the credential of a tenant's SQL login role: the
+// SCRAM verifier Postgres stores, and the password sealed for tenantry.
+type TenantLogin struct {
+	Verifier string // "SCRAM-SHA-256$…": never the password itself in DDL (or its logs)
+	Sealed   []byte
+}
+
+// LoginRole names the role tenant SQL logs in as: a member of the
+// tenant's role and nothing else, so even a query that changes its role
+// (set_config('role', …)) can only become itself or its tenant.
+func LoginRole(schema string) string { return schema + "_sql" }
+
+func loginDDL(schema, verifier string) []string {
+	login := pgx.Identifier{LoginRole(schema)}.Sanitize()
+	return []string{
+		`CREATE ROLE ` + login + ` LOGIN NOINHERIT CONNECTION LIMIT 5 PASSWORD '` + strings.ReplaceAll(verifier, "'", "") + `'`,
+		`GRANT ` + pgx.Identifier{schema}.Sanitize() + ` TO ` + login,
+	}
+}
+
+// TenantSQLLogin returns what tenant SQL needs to connect for an active
+// account: its schema and its login role's sealed password. EFORBIDDEN
+// if the account has no warehouse (not active, or provisioned before SQL
+// logins existed).
+func (s *Store) TenantSQLLogin(ctx context.Context, accountID string) (schema string, sealed []byte, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT schema_name, sql_password FROM core.accounts
+		WHERE id = $1 AND status = 'active' AND sql_password IS NOT NULL`, accountID).Scan(&schema, &sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil, tenantry.Errorf(tenantry.EFORBIDDEN, "the account's warehouse is not ready")
+	}
+	return schema, sealed, translate(err, "account")
+}
+
 // DeprovisionSubaccount applies deletion job id: it drops the
 // subaccount's schema and role, revokes its tokens and marks it deleted,
 // in one transaction. On redelivery of a finished job it does nothing.
@@ -60,6 +100,7 @@ func (s *Store) DeprovisionSubaccount(ctx context.Context, jobID string) ([]tena
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, schema).Scan(&roleExists); err != nil {
 			return nil, fmt.Errorf("look up role: %w", err)
 		}
+		ddl = append(ddl, `DROP ROLE IF EXISTS `+pgx.Identifier{LoginRole(schema)}.Sanitize())
 		if roleExists {
 			ddl = append(ddl, `DROP OWNED BY `+ident, `DROP ROLE `+ident)
 		}

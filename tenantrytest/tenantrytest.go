@@ -161,8 +161,10 @@ func dropDatabase(ctx context.Context, admin, name, u string) error {
 	}
 	var failed []string
 	for _, r := range roles {
-		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{r}.Sanitize()); err != nil {
-			failed = append(failed, r)
+		for _, role := range []string{store.LoginRole(r), r} {
+			if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize()); err != nil {
+				failed = append(failed, role)
+			}
 		}
 	}
 	if len(failed) > 0 {

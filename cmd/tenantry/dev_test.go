@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantry/tenantry/store"
 	"github.com/tenantry/tenantry/tenantrytest"
 )
 
@@ -140,6 +141,7 @@ func dropDevDatabase(t *testing.T, dbURL, name string) {
 	defer conn.Close(ctx)
 	_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	for _, r := range roles {
+		_, _ = conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{store.LoginRole(r)}.Sanitize())
 		_, _ = conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{r}.Sanitize())
 	}
 }

@@ -1,0 +1,131 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantry/tenantry/node"
+	"github.com/tenantry/tenantry/tenantrytest"
+)
+
+// tablesSetup runs a system with a short query timeout and two accounts
+// of one partner, each with data in its warehouse; it returns account A's
+// token and schema.
+func tablesSetup(t *testing.T) (sys *tenantrytest.System, tokenA, schemaA string) {
+	t.Helper()
+	sys = tenantrytest.Start(t, func(c *node.Config) { c.HTTP.QueryTimeout = 500 * time.Millisecond })
+	_, partner := sys.Partner()
+	idA, idB := create(t, sys, partner, "a"), create(t, sys, partner, "b")
+	schemaA, schemaB := "t_"+idA[len("sub_"):], "t_"+idB[len("sub_"):]
+	_, err := sys.Node.Store.Pool().Exec(context.Background(), `
+		CREATE TABLE `+schemaA+`.orders (id int PRIMARY KEY, total numeric, note text);
+		INSERT INTO `+schemaA+`.orders VALUES (1, 9.5, 'first'), (2, 20, 'has, comma'), (3, 7, NULL);
+		CREATE TABLE `+schemaB+`.secrets (v text); INSERT INTO `+schemaB+`.secrets VALUES ('b-only')`)
+	require.NoError(t, err)
+	r := sys.Do("GET", "/api/subaccount/"+idA+"/token", partner, nil)
+	return sys, r.JSON["token"].(string), schemaA
+}
+
+func TestQueryTables(t *testing.T) {
+	t.Parallel()
+	sys, token, schema := tablesSetup(t)
+
+	r := sys.Do("POST", "/api/table", token, map[string]any{"name": "orders", "query": "SELECT id, total, note FROM orders ORDER BY id"})
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	id := r.JSON["id"].(string)
+
+	rows := sys.Do("GET", "/api/table/"+id+"/rows", token, nil)
+	require.Equal(t, 200, rows.Status, string(rows.Body))
+	require.Equal(t, []any{"id", "total", "note"}, rows.JSON["columns"])
+	require.Len(t, rows.JSON["rows"], 3)
+	require.Equal(t, false, rows.JSON["truncated"])
+
+	page := sys.Do("GET", "/api/table/"+id+"/rows?limit=2", token, nil)
+	require.Len(t, page.JSON["rows"], 2)
+	require.Equal(t, true, page.JSON["truncated"])
+
+	csv := sys.Do("GET", "/api/table/"+id+"/rows", token, nil, "Accept", "text/csv")
+	require.Equal(t, "text/csv; charset=utf-8", csv.Header.Get("Content-Type"))
+	require.Equal(t, "id,total,note\n1,9.5,first\n2,20,\"has, comma\"\n3,7,\n", string(csv.Body))
+
+	alias := sys.Do("POST", "/table", token, map[string]any{"name": "me", "query": "SELECT current_user AS who"})
+	require.Equal(t, http.StatusCreated, alias.Status, string(alias.Body))
+	who := sys.Do("GET", "/api/table/"+alias.JSON["id"].(string)+"/rows", token, nil)
+	require.Equal(t, schema, who.JSON["rows"].([]any)[0].([]any)[0], "tenant SQL runs as the tenant's own role")
+
+	require.Equal(t, http.StatusConflict, sys.Do("POST", "/api/table", token, map[string]any{"name": "orders", "query": "SELECT 1"}).Status)
+	require.Len(t, sys.Do("GET", "/api/table", token, nil).JSON["items"], 2)
+	require.Equal(t, 204, sys.Do("DELETE", "/api/table/"+alias.JSON["id"].(string), token, nil).Status)
+
+	_, other := sys.Partner()
+	require.Equal(t, 404, sys.Do("GET", "/api/table/"+id+"/rows", other, nil).Status, "another partner's table")
+}
+
+// TestTenantSQLSandbox: whatever the SQL, a tenant reads only its own
+// schema, writes nothing, runs one statement, and stops at the timeout —
+// enforced by Postgres (role, read-only transaction, statement timeout).
+func TestTenantSQLSandbox(t *testing.T) {
+	t.Parallel()
+	sys, token, schema := tablesSetup(t)
+	otherSchema := func() string {
+		var s string
+		require.NoError(t, sys.Node.Store.Pool().QueryRow(context.Background(),
+			`SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\_%' AND nspname <> $1 ORDER BY nspname DESC LIMIT 1`, schema).Scan(&s))
+		return s
+	}()
+	refused := map[string]string{
+		"OtherTenant":        "SELECT * FROM " + otherSchema + ".secrets",
+		"CoreSchema":         "SELECT * FROM core.accounts",
+		"CoreTokens":         "SELECT id FROM core.tokens",
+		"SecondStatement":    "SELECT 1; DROP TABLE orders",
+		"DropOnly":           "DROP TABLE orders",
+		"ReadWrite":          "SET TRANSACTION READ WRITE",
+		"WritingCTE":         "WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d",
+		"Insert":             "INSERT INTO orders VALUES (4, 1, 'x')",
+		"BecomeSuperuser":    "SELECT set_config('role', 'postgres', false)",
+		"BecomeOtherTenant":  "SELECT set_config('role', '" + otherSchema + "', true)",
+		"SessionAuth":        "SELECT set_config('session_authorization', 'postgres', true)",
+		"RoleThenDynamicSQL": "SELECT set_config('role', 'postgres', true) AS r, query_to_xml('SELECT * FROM core.tokens', true, true, '') AS x",
+		"DynamicSQLOnCore":   "SELECT query_to_xml('SELECT * FROM core.accounts', true, true, '')",
+		"OtherTenantDynamic": "SELECT query_to_xml('SELECT * FROM " + otherSchema + ".secrets', true, true, '')",
+		"ResetRole":          "RESET ROLE",
+		"CommentEscape":      "SELECT 1) AS x; DROP TABLE orders; --",
+		"ServerFiles":        "SELECT pg_read_file('/etc/passwd')",
+		"TurnOffReadOnly":    "SELECT set_config('transaction_read_only', 'off', true)",
+		"ReachCoreViaSearch": "SELECT set_config('search_path', 'core', true), (SELECT count(*) FROM accounts)",
+	}
+	for name, q := range refused {
+		t.Run(name, func(t *testing.T) {
+			r := sys.Do("POST", "/api/table", token, map[string]any{"name": name, "query": q})
+			if r.Status == http.StatusCreated { // planned fine; must fail when run
+				r = sys.Do("GET", "/api/table/"+r.JSON["id"].(string)+"/rows", token, nil)
+			}
+			require.Equal(t, 400, r.Status, "%s: %s", q, r.Body)
+			require.Equal(t, "invalid", r.JSON["code"])
+		})
+	}
+	t.Run("Timeout", func(t *testing.T) {
+		r := sys.Do("POST", "/api/table", token, map[string]any{"name": "slow", "query": "SELECT pg_sleep(5)"})
+		require.Equal(t, http.StatusCreated, r.Status, "planning does not run it")
+		start := time.Now()
+		rows := sys.Do("GET", "/api/table/"+r.JSON["id"].(string)+"/rows", token, nil)
+		require.Equal(t, 400, rows.Status)
+		require.Contains(t, rows.JSON["detail"], "longer than allowed")
+		require.Less(t, time.Since(start), 3*time.Second, "stopped at the timeout, not after 5s")
+	})
+	t.Run("SyntaxNamesTheQuery", func(t *testing.T) {
+		r := sys.Do("POST", "/api/table", token, map[string]any{"name": "bad", "query": "SELEC id FROM orders"})
+		require.Equal(t, 400, r.Status)
+		require.Equal(t, "query", r.JSON["errors"].([]any)[0].(map[string]any)["field"])
+		require.Contains(t, r.JSON["detail"], "at character 1")
+	})
+	var n int
+	require.NoError(t, sys.Node.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM `+schema+`.orders`).Scan(&n))
+	require.Equal(t, 3, n, "nothing was written or dropped")
+	require.True(t, strings.HasPrefix(schema, "t_"))
+}
