@@ -51,7 +51,9 @@ check:
   path: /me?verbose=1
   expect_status: [200, 204]
 streams:
-  widgets: {path: /widgets}
+  - name: widgets
+    path: /widgets
+    primary_key: id
 `
 
 // setup writes files into a fresh custom directory and loads the catalog.

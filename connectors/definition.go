@@ -3,8 +3,6 @@ package connectors
 import (
 	"regexp"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // Auth types: how an end-customer proves who they are to the app.
@@ -53,9 +51,9 @@ type Definition struct {
 	Apply           Apply  `yaml:"apply"`
 	// Check is the credential check; nil when the definition has none.
 	Check *Check `yaml:"check"`
-	// Streams is reserved for the data a connector syncs. It is accepted
-	// and not yet interpreted.
-	Streams yaml.Node `yaml:"streams"`
+	// Streams are the collections of records a connector can sync, in
+	// the order of the file (see Stream).
+	Streams []Stream `yaml:"streams"`
 	// Source says where the definition came from: "embedded" or the
 	// path of the custom file.
 	Source string `yaml:"-"`

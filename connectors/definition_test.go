@@ -34,7 +34,7 @@ func TestLoadCatalogBrokenDefinitions(t *testing.T) {
 		{"UnknownKey", "acme.yaml", strings.Replace(acme, "    label: Region\n", "    label: Region\n    lable: Region\n", 1),
 			`acme.yaml: form[2].lable: unknown key (line 18)`},
 		{"UnknownTopLevelKey", "acme.yaml", acme + "bogus: 1\n",
-			`acme.yaml: bogus: unknown key (line 39)`},
+			`acme.yaml: bogus: unknown key (line 41)`},
 		{"WrongValueType", "acme.yaml", strings.Replace(acme, "    required: true\n    pattern", "    required: sure\n    pattern", 1),
 			"acme.yaml: form[0].required: cannot unmarshal !!str `sure` into bool (line 10)"},
 		{"BadID", "Acme!.yaml", strings.Replace(acme, "id: acme", "id: Acme!", 1),

@@ -42,6 +42,7 @@ func prepare(file string, d *Definition) error {
 	} else {
 		l.http()
 	}
+	l.streams()
 	l.defaults()
 	return errors.Join(l.errs...)
 }

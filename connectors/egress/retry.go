@@ -90,6 +90,14 @@ func hasBody(req *http.Request) bool {
 	return req.Body != nil && req.Body != http.NoBody
 }
 
+// RetryAfter returns the wait a response's Retry-After header asks for, as
+// Do reads it: delta-seconds or an HTTP-date (a past date is 0), measured
+// from now. It reports false when the header is absent or unreadable. It
+// is for callers that pass on a 429 or 503 Do stopped retrying.
+func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	return retryAfter(h, now)
+}
+
 // retryAfter parses the Retry-After header, as delta-seconds or an
 // HTTP-date relative to now. A date in the past means no wait; a negative
 // or unparseable value counts as absent.
