@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/node"
 	"github.com/tenantry/tenantry/tenantrytest"
 )
@@ -98,6 +99,14 @@ func TestTenantSQLSandbox(t *testing.T) {
 		"ServerFiles":        "SELECT pg_read_file('/etc/passwd')",
 		"TurnOffReadOnly":    "SELECT set_config('transaction_read_only', 'off', true)",
 		"ReachCoreViaSearch": "SELECT set_config('search_path', 'core', true), (SELECT count(*) FROM accounts)",
+		"LargeObjectWrite":   "SELECT lo_from_bytea(0, convert_to('persisted', 'UTF8'))",
+		"LargeObjectAsLogin": "SELECT set_config('role', 'none', true), lo_create(0)",
+		"LeaderLock":         "SELECT pg_try_advisory_lock(x'74656e616e747279'::bigint)",
+		"MigrationLock":      "SELECT pg_advisory_lock(4097083626)",
+		"WALFlood":           "SELECT pg_logical_emit_message(false, 'x', 'y')",
+		"ReadAllData":        "SELECT set_config('role', 'pg_read_all_data', true)",
+		"HugeResult":         "SELECT repeat('x', 10000000) FROM generate_series(1, 8)",
+		"Parameters":         "SELECT $2::int",
 	}
 	for name, q := range refused {
 		t.Run(name, func(t *testing.T) {
@@ -124,8 +133,25 @@ func TestTenantSQLSandbox(t *testing.T) {
 		require.Equal(t, "query", r.JSON["errors"].([]any)[0].(map[string]any)["field"])
 		require.Contains(t, r.JSON["detail"], "at character 1")
 	})
-	var n int
+	var n, objects int
 	require.NoError(t, sys.Node.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM `+schema+`.orders`).Scan(&n))
 	require.Equal(t, 3, n, "nothing was written or dropped")
+	require.NoError(t, sys.Node.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_largeobject_metadata`).Scan(&objects))
+	require.Zero(t, objects, "no large object persists")
+	t.Run("DeleteStillWorks", func(t *testing.T) {
+		var account string
+		require.NoError(t, sys.Node.Store.Pool().QueryRow(context.Background(),
+			`SELECT id FROM core.accounts WHERE schema_name = $1`, schema).Scan(&account))
+		owner := sys.PartnerOf(account)
+		token, _, err := sys.Node.Issuer.Issue(context.Background(), tenantry.Caller{Kind: tenantry.KindPartnerToken, PartnerID: owner}, time.Hour)
+		require.NoError(t, err)
+		del := sys.Do("DELETE", "/api/subaccount/"+account, token, nil)
+		require.Equal(t, 202, del.Status, string(del.Body))
+		require.Equal(t, "succeeded", sys.WaitJob(token, del.JSON["job_id"].(string))["status"])
+		var roles int
+		require.NoError(t, sys.Node.Store.Pool().QueryRow(context.Background(),
+			`SELECT count(*) FROM pg_roles WHERE rolname IN ($1::text, $1::text || '_sql')`, schema).Scan(&roles))
+		require.Zero(t, roles, "the tenant role and its login role are gone")
+	})
 	require.True(t, strings.HasPrefix(schema, "t_"))
 }

@@ -100,7 +100,14 @@ func (s *Store) DeprovisionSubaccount(ctx context.Context, jobID string) ([]tena
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, schema).Scan(&roleExists); err != nil {
 			return nil, fmt.Errorf("look up role: %w", err)
 		}
-		ddl = append(ddl, `DROP ROLE IF EXISTS `+pgx.Identifier{LoginRole(schema)}.Sanitize())
+		var loginExists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, LoginRole(schema)).Scan(&loginExists); err != nil {
+			return nil, fmt.Errorf("look up login role: %w", err)
+		}
+		login := pgx.Identifier{LoginRole(schema)}.Sanitize()
+		if loginExists {
+			ddl = append(ddl, `DROP OWNED BY `+login, `DROP ROLE `+login)
+		}
 		if roleExists {
 			ddl = append(ddl, `DROP OWNED BY `+ident, `DROP ROLE `+ident)
 		}
@@ -110,7 +117,7 @@ func (s *Store) DeprovisionSubaccount(ctx context.Context, jobID string) ([]tena
 		if _, err := tx.Exec(ctx, `UPDATE core.tokens SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL`, j.AccountID); err != nil {
 			return nil, fmt.Errorf("revoke account tokens: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE core.accounts SET deleted_at = now() WHERE id = $1`, j.AccountID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE core.accounts SET deleted_at = now(), sql_password = NULL WHERE id = $1`, j.AccountID); err != nil {
 			return nil, fmt.Errorf("mark deleted: %w", err)
 		}
 		if err := setAccountStatus(ctx, tx, j, tenantry.SubaccountDeleted, "deleted"); err != nil {

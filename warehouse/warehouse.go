@@ -19,6 +19,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -106,42 +108,72 @@ func (w *Warehouse) Check(ctx context.Context, accountID, query string) error {
 const wrapPrefix = "SELECT * FROM ("
 
 func (w *Warehouse) run(ctx context.Context, accountID, query string, sqlLimit int) (*tenantry.Rows, error) {
+	// The server's statement timeout is the limit; this deadline is the
+	// backstop for work Postgres does not interrupt (XML parsing).
+	ctx, cancel := context.WithTimeout(ctx, w.timeout+2*time.Second)
+	defer cancel()
 	conn, schema, err := w.connect(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	out := &tenantry.Rows{Columns: []string{}, Rows: [][]any{}}
-	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		ident := pgx.Identifier{schema}.Sanitize()
-		b := &pgx.Batch{}
-		b.Queue(`SET LOCAL ROLE ` + ident)
-		b.Queue(`SELECT set_config('search_path', $1, true)`, ident)
-		b.Queue(`SELECT set_config('statement_timeout', $1, true)`, fmt.Sprintf("%dms", w.timeout.Milliseconds()))
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("enter tenant sandbox: %w", err)
-		}
-		rows, err := tx.Query(ctx, wrapPrefix+query+"\n) AS tenant_query LIMIT $1", sqlLimit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for _, f := range rows.FieldDescriptions() {
-			out.Columns = append(out.Columns, f.Name)
-		}
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				return err
-			}
-			out.Rows = append(out.Rows, vals)
-		}
-		return rows.Err()
-	})
+	out, err := w.read(ctx, conn, schema, query, sqlLimit)
 	if err != nil {
 		return nil, queryError(err)
 	}
 	return out, nil
+}
+
+// maxResultBytes bounds what one query may return.
+const maxResultBytes = 16 << 20
+
+// read runs the wrapped query in a read-only transaction that is always
+// rolled back: nothing tenant SQL does is ever committed.
+func (w *Warehouse) read(ctx context.Context, conn *pgx.Conn, schema, query string, sqlLimit int) (*tenantry.Rows, error) {
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	ident := pgx.Identifier{schema}.Sanitize()
+	b := &pgx.Batch{}
+	b.Queue(`SET LOCAL ROLE ` + ident)
+	b.Queue(`SELECT set_config('search_path', $1, true)`, ident)
+	b.Queue(`SELECT set_config('statement_timeout', $1, true)`, fmt.Sprintf("%dms", w.timeout.Milliseconds()))
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("enter tenant sandbox: %w", err)
+	}
+	// The limit is a literal, not $1: the tenant's text has no parameters
+	// to refer to.
+	rows, err := tx.Query(ctx, wrapPrefix+query+"\n) AS tenant_query LIMIT "+strconv.Itoa(sqlLimit))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return collect(rows)
+}
+
+// collect reads every row, refusing results over maxResultBytes.
+func collect(rows pgx.Rows) (*tenantry.Rows, error) {
+	out := &tenantry.Rows{Columns: []string{}, Rows: [][]any{}}
+	for _, f := range rows.FieldDescriptions() {
+		out.Columns = append(out.Columns, f.Name)
+	}
+	size := 0
+	for rows.Next() {
+		for _, raw := range rows.RawValues() {
+			size += len(raw)
+		}
+		if size > maxResultBytes {
+			return nil, tenantry.Errorf(tenantry.EINVALID, "the result is larger than %d MiB; select fewer rows or columns", maxResultBytes>>20)
+		}
+		vals, err := rows.Values()
+		if err != nil {
+			return nil, err
+		}
+		out.Rows = append(out.Rows, vals)
+	}
+	return out, rows.Err()
 }
 
 // connect logs in as the account's SQL login role.
@@ -167,10 +199,19 @@ func (w *Warehouse) connect(ctx context.Context, accountID string) (*pgx.Conn, s
 // server's own troubles stay internal.
 func queryError(err error) error {
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
+	switch {
+	case tenantry.ErrorCode(err) != tenantry.EINTERNAL:
+		return err
+	case errors.Is(err, context.DeadlineExceeded):
+		return tenantry.Errorf(tenantry.EINVALID, "the query ran longer than allowed and was cancelled")
+	case !errors.As(err, &pgErr) && strings.Contains(err.Error(), "arguments, got"):
+		return tenantry.Invalid(tenantry.FieldError{Field: "query", Message: "parameters such as $1 are not supported"})
+	case !errors.As(err, &pgErr):
 		return fmt.Errorf("tenant query: %w", err)
 	}
 	switch pgErr.Code {
+	case "53300":
+		return tenantry.Errorf(tenantry.ERATELIMIT, "too many queries at once for this account")
 	case "57014":
 		return tenantry.Errorf(tenantry.EINVALID, "the query ran longer than allowed and was cancelled")
 	case "25006":
