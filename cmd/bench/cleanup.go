@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantry/tenantry/store"
 )
 
 // Close stops the node and nats-server and drops the bench database and
@@ -46,8 +48,9 @@ func (b *bench) Close() error {
 	return err
 }
 
-// createdRoles lists the tenant roles (core.accounts.schema_name) and the
-// DDL baseline's roles not dropped yet (an interrupted run).
+// createdRoles lists the tenant roles (core.accounts.schema_name), each
+// preceded by its SQL login role, and the DDL baseline's roles not
+// dropped yet (an interrupted run).
 func (b *bench) createdRoles(ctx context.Context) ([]string, error) {
 	var roles []string
 	if b.base != nil {
@@ -61,7 +64,10 @@ func (b *bench) createdRoles(ctx context.Context) ([]string, error) {
 	if err != nil && !isUndefinedTable(err) {
 		return roles, fmt.Errorf("list tenant roles: %w", err)
 	}
-	return append(roles, tenants...), nil
+	for _, t := range tenants {
+		roles = append(roles, store.LoginRole(t), t)
+	}
+	return roles, nil
 }
 
 // isUndefinedTable is true when setup stopped before migrating.

@@ -25,7 +25,18 @@ type completion struct {
 	done   chan struct{}
 	closed bool
 	at     time.Time // when the event arrived
-	failed bool      // job.failed rather than subaccount.provisioned
+	failed bool      // the job failed rather than succeeded
+}
+
+// outcomes are the events that end a hot path's job, and whether each
+// means it failed. A connection job that fails emits server.error or
+// server.needs_reauth (and job.failed once it is given up on).
+var outcomes = map[string]bool{
+	tenantry.EventSubaccountProvisioned:  false,
+	"server.connected":                   false,
+	tenantry.EventJobFailed:              true,
+	"server." + tenantry.ConnError:       true,
+	"server." + tenantry.ConnNeedsReauth: true,
 }
 
 // subscribe starts delivering job events from nc, until nc closes.
@@ -54,15 +65,15 @@ func (c *completions) entry(jobID string) *completion {
 
 func (c *completions) onEvent(m *nats.Msg) {
 	at := time.Now()
-	kind := m.Header.Get(tenantry.HeaderKind)
-	if kind != tenantry.EventSubaccountProvisioned && kind != tenantry.EventJobFailed {
+	failed, ok := outcomes[m.Header.Get(tenantry.HeaderKind)]
+	if !ok {
 		return
 	}
 	e := c.entry(m.Header.Get(tenantry.HeaderJob))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !e.closed { // a re-published event reaches core subscribers again
-		e.closed, e.at, e.failed = true, at, kind == tenantry.EventJobFailed
+		e.closed, e.at, e.failed = true, at, failed
 		close(e.done)
 	}
 }

@@ -2,9 +2,11 @@
 // against the same servers in the same process: a JetStream publish, a
 // bare Postgres commit and the provisioning DDL. It creates a throwaway
 // database, an embedded nats-server and a full node (api + worker +
-// scheduler), drives POST /api/subaccount, and removes everything it
-// created when done. `make bench` runs it and writes docs/BENCHMARKS.md,
-// which explains what each figure means.
+// scheduler), drives POST /api/subaccount (the pipeline with the tenant
+// DDL) and POST /api/servers with secret_store connections (the same
+// pipeline without DDL), and removes everything it created when done.
+// `make bench` runs it and writes docs/BENCHMARKS.md, which explains what
+// each figure means.
 package main
 
 import (

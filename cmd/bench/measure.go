@@ -10,10 +10,18 @@ import (
 
 // round is one pass over every measurement.
 type round struct {
+	// POST /api/subaccount, with the tenant DDL.
 	Accept, E2E           stat    // closed loop: the most the node sustains at -c
 	PacedRate             float64 // open-loop arrivals per second: half of E2E.Rate
 	PacedAccept, PacedE2E stat
-	JS, PG, DDL           stat // raw baselines, closed loop at -c
+
+	// POST /api/servers (secret_store): the same pipeline without DDL.
+	ConnAccept, ConnE2E           stat    // closed loop at -c
+	ConnPacedRate                 float64 // half of ConnE2E.Rate
+	ConnPacedAccept, ConnPacedE2E stat
+	ConnAtSubRate                 stat // end to end, open loop at PacedRate
+
+	JS, PG, DDL stat // raw baselines, closed loop at -c
 }
 
 // inFlightCap bounds the open loop's concurrent requests; at half the
@@ -24,6 +32,9 @@ const inFlightCap = 1024
 func (b *bench) measure(ctx context.Context) ([]round, error) {
 	if b.cfg.Warmup > 0 {
 		fmt.Fprintf(os.Stderr, "bench: warming up (%s per phase)\n", b.cfg.Warmup)
+		if err := b.conn.newAccount(ctx, b.hot); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
 		for _, p := range b.phases() {
 			if _, err := b.runClosed(ctx, p.name, budget{d: b.cfg.Warmup}, p.run); err != nil {
 				return nil, fmt.Errorf("warm-up: %w", err)
@@ -57,30 +68,55 @@ type phase struct {
 	into func(*round) *stat
 }
 
-// phases is the hot path, then the raw baselines.
+// phases is the two hot paths, then the raw baselines.
 func (b *bench) phases() []phase {
 	return []phase{
-		{"hot path", b.hot.create, func(r *round) *stat { return &r.E2E }},
+		{"subaccounts", b.hot.create, func(r *round) *stat { return &r.E2E }},
+		{"connections", b.conn.create, func(r *round) *stat { return &r.ConnE2E }},
 		{"JetStream publish", b.base.publish, func(r *round) *stat { return &r.JS }},
 		{"Postgres UPDATE", b.base.update, func(r *round) *stat { return &r.PG }},
 		{"provisioning DDL", b.base.ddl, func(r *round) *stat { return &r.DDL }},
 	}
 }
 
+// round measures the subaccount path, then the connection path in a
+// subaccount of its own made for the round (not timed), then the
+// baselines.
 func (b *bench) round(ctx context.Context) (r round, err error) {
 	hot := budget{d: b.cfg.Duration, n: b.cfg.Requests}
-	res, err := b.runClosed(ctx, "hot path, closed loop", hot, b.hot.create)
+	res, err := b.runClosed(ctx, "subaccounts, closed loop", hot, b.hot.create)
 	if err != nil {
 		return r, err
 	}
 	r.Accept, r.E2E = summarize(res, accepted), summarize(res, done)
 	r.PacedRate = r.E2E.Rate / 2
-	res, err = b.check(ctx, "hot path, open loop", openLoop(ctx, r.PacedRate, hot, inFlightCap, b.hot.create))
+	res, err = b.check(ctx, "subaccounts, open loop", openLoop(ctx, r.PacedRate, hot, inFlightCap, b.hot.create))
 	if err != nil {
 		return r, err
 	}
 	r.PacedAccept, r.PacedE2E = summarize(res, accepted), summarize(res, done)
-	for _, p := range b.phases()[1:] {
+
+	if err := b.conn.newAccount(ctx, b.hot); err != nil {
+		return r, err
+	}
+	if res, err = b.runClosed(ctx, "connections, closed loop", hot, b.conn.create); err != nil {
+		return r, err
+	}
+	r.ConnAccept, r.ConnE2E = summarize(res, accepted), summarize(res, done)
+	r.ConnPacedRate = r.ConnE2E.Rate / 2
+	res, err = b.check(ctx, "connections, open loop", openLoop(ctx, r.ConnPacedRate, hot, inFlightCap, b.conn.create))
+	if err != nil {
+		return r, err
+	}
+	r.ConnPacedAccept, r.ConnPacedE2E = summarize(res, accepted), summarize(res, done)
+	res, err = b.check(ctx, "connections, open loop at the subaccounts' rate",
+		openLoop(ctx, r.PacedRate, hot, inFlightCap, b.conn.create))
+	if err != nil {
+		return r, err
+	}
+	r.ConnAtSubRate = summarize(res, done)
+
+	for _, p := range b.phases()[2:] {
 		if res, err = b.runClosed(ctx, p.name, budget{d: b.cfg.BaselineDur}, p.run); err != nil {
 			return r, err
 		}
@@ -94,7 +130,8 @@ func (b *bench) runClosed(ctx context.Context, name string, bud budget, run op) 
 }
 
 // check warns about failed operations, fails a run that completed none,
-// and confirms the hot path's jobs in Postgres.
+// and confirms the hot paths' jobs in Postgres (after a baseline there
+// are none to check).
 func (b *bench) check(ctx context.Context, name string, res result) (result, error) {
 	if ctx.Err() != nil {
 		return res, ctx.Err()
@@ -105,13 +142,20 @@ func (b *bench) check(ctx context.Context, name string, res result) (result, err
 	if len(res.samples) == 0 {
 		return res, errors.Join(fmt.Errorf("%s: no operation completed", name), res.firstErr)
 	}
-	return res, b.hot.verify(ctx, b.pool) // after a baseline there are no jobs to check
+	if err := b.hot.verify(ctx, b.pool); err != nil {
+		return res, err
+	}
+	return res, b.conn.verify(ctx, b.pool)
 }
 
 func (r round) summary() string {
-	return fmt.Sprintf("e2e %s/s p50 %s p99 %s; at %s/s p50 %s p99 %s; 202 p50 %s; js p50 %s; pg p50 %s; ddl p50 %s",
+	return fmt.Sprintf("subaccounts e2e %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s; "+
+		"connections e2e %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s; "+
+		"js p50 %s; pg p50 %s; ddl p50 %s",
 		rate(r.E2E.Rate), ms(r.E2E.P50), ms(r.E2E.P99), rate(r.PacedRate), ms(r.PacedE2E.P50), ms(r.PacedE2E.P99),
-		ms(r.Accept.P50), ms(r.JS.P50), ms(r.PG.P50), ms(r.DDL.P50))
+		rate(r.ConnE2E.Rate), ms(r.ConnE2E.P50), ms(r.ConnE2E.P99), rate(r.ConnPacedRate), ms(r.ConnPacedE2E.P50), ms(r.ConnPacedE2E.P99),
+		rate(r.PacedRate), ms(r.ConnAtSubRate.P50), ms(r.ConnAtSubRate.P99),
+		ms(r.JS.P50), ms(r.PG.P50), ms(r.DDL.P50))
 }
 
 // startProfile profiles the process (load generator and node together)

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,4 +45,18 @@ func TestPercentile(t *testing.T) {
 	require.Equal(t, 99*time.Millisecond, percentile(lat, 99))
 	require.Equal(t, time.Duration(0), percentile(nil, 50))
 	require.Equal(t, 2.5, median([]float64{4, 1, 3, 2}))
+}
+
+func TestWriteTarget(t *testing.T) {
+	t.Parallel()
+	r := round{PacedRate: 100, ConnPacedRate: 400,
+		PacedE2E:      stat{P50: 4 * time.Millisecond, P99: 30 * time.Millisecond},
+		ConnPacedE2E:  stat{P50: 3 * time.Millisecond, P99: 17 * time.Millisecond},
+		ConnAtSubRate: stat{P50: 3 * time.Millisecond, P99: 8 * time.Millisecond}}
+	var w strings.Builder
+	writeTarget(&w, config{Concurrency: 16}, []round{r})
+	out := w.String()
+	require.Contains(t, out, "**Subaccount, DDL included** (POST /api/subaccount → job succeeded), at 100/s (half its max): p50 4.00 ms — met; p99 30.0 ms — **not met**.")
+	require.Contains(t, out, "**Pipeline without DDL** (POST /api/servers, secret_store → job succeeded), at 400/s (half its max): p50 3.00 ms — met; p99 17.0 ms — met.")
+	require.Contains(t, out, "The target is **met by the pipeline without DDL** and not by the subaccount path with its DDL included.")
 }

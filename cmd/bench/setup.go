@@ -31,7 +31,8 @@ type bench struct {
 	node   *node.Node
 	pool   *pgxpool.Pool // the baselines' and the bench's own queries
 	nc     *nats.Conn    // completions and the JetStream baseline
-	hot    *hotPath
+	hot    *hotPath      // POST /api/subaccount: the pipeline with the tenant DDL
+	conn   *hotPath      // POST /api/servers (secret_store): the same pipeline without it
 	base   *baselines
 	info   machine
 	closed bool
@@ -108,8 +109,8 @@ func (b *bench) connect(ctx context.Context) error {
 	return err
 }
 
-// prepare creates the partner, its token, the completion subscription
-// and the baselines.
+// prepare creates the partner, its token, the completion subscription,
+// the two hot paths and the baselines.
 func (b *bench) prepare(ctx context.Context) error {
 	p := &tenantry.Partner{Name: "bench"}
 	if err := b.node.Store.CreatePartner(ctx, p); err != nil {
@@ -129,8 +130,9 @@ func (b *bench) prepare(ctx context.Context) error {
 		return err
 	}
 	transport := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}
-	b.hot = &hotPath{url: "http://" + b.node.Addr(), token: token, client: &http.Client{Transport: transport},
-		timeout: b.cfg.Timeout, done: done, prefix: "bench-" + b.stamp}
+	client, base := &http.Client{Transport: transport}, "http://"+b.node.Addr()
+	b.hot = newSubaccountPath(base, token, "bench-"+b.stamp, client, b.cfg.Timeout, done)
+	b.conn = newConnectionPath(base, client, b.cfg.Timeout, done)
 	if b.base, err = newBaselines(ctx, b.pool, js, b.cfg.Concurrency, b.stamp, p.ID); err != nil {
 		return err
 	}
