@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -154,4 +155,30 @@ func TestTenantSQLSandbox(t *testing.T) {
 		require.Zero(t, roles, "the tenant role and its login role are gone")
 	})
 	require.True(t, strings.HasPrefix(schema, "t_"))
+}
+
+// TestTenantLoginMadeOnce: the SQL login role is created on an account's
+// first query (provisioning does not pay for it), once, however many
+// first queries race.
+func TestTenantLoginMadeOnce(t *testing.T) {
+	t.Parallel()
+	sys, token, schema := tablesSetup(t)
+	var roles int
+	count := func() int {
+		require.NoError(t, sys.Node.Store.Pool().QueryRow(context.Background(),
+			`SELECT count(*) FROM pg_roles WHERE rolname = $1`, schema+"_sql").Scan(&roles))
+		return roles
+	}
+	require.Zero(t, count(), "not made at provisioning")
+	statuses := make(chan int, 6)
+	for i := range 6 {
+		go func() {
+			r := sys.Do("POST", "/api/table", token, map[string]any{"name": fmt.Sprintf("t%d", i), "query": "SELECT 1 AS one"})
+			statuses <- r.Status
+		}()
+	}
+	for range 6 {
+		require.Equal(t, http.StatusCreated, <-statuses)
+	}
+	require.Equal(t, 1, count())
 }

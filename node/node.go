@@ -156,7 +156,7 @@ func (n *Node) start(ctx context.Context) error {
 		}
 	}
 	if n.cfg.Worker {
-		if n.work, err = worker.New(n.cfg.Jobs, n.Store, n.Conns, n.warehouse, js, pub, reg, n.log.Named("worker")); err != nil {
+		if n.work, err = worker.New(n.cfg.Jobs, n.Store, n.Conns, js, pub, reg, n.log.Named("worker")); err != nil {
 			return err
 		}
 		if err := n.work.Start(ctx); err != nil {

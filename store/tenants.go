@@ -12,22 +12,18 @@ import (
 )
 
 // ProvisionSubaccount applies provisioning job id: it creates the
-// subaccount's schema, its NOLOGIN role and the LOGIN role tenant SQL
-// connects as (login), marks it active and the job succeeded, all in one
-// transaction. On redelivery of a finished job it
+// subaccount's schema and NOLOGIN role, marks it active and the job
+// succeeded, all in one transaction. (The login role tenant SQL connects
+// as is made on first use: EnsureTenantLogin.) On redelivery of a finished job it
 // does nothing. It returns the messages to publish.
-func (s *Store) ProvisionSubaccount(ctx context.Context, jobID string, login TenantLogin) ([]tenantry.Message, error) {
+func (s *Store) ProvisionSubaccount(ctx context.Context, jobID string) ([]tenantry.Message, error) {
 	return s.finishJob(ctx, jobID, tenantry.JobSucceeded, "", func(tx pgx.Tx, j *tenantry.Job) ([]tenantry.Message, error) {
 		schema, err := lockAccount(ctx, tx, j.AccountID, tenantry.SubaccountProvisioning)
 		if err != nil {
 			return nil, err
 		}
-		ddl := append(ProvisionDDL(schema), loginDDL(schema, login.Verifier)...)
-		if err := execAll(ctx, tx, ddl); err != nil {
+		if err := execAll(ctx, tx, ProvisionDDL(schema)); err != nil {
 			return nil, fmt.Errorf("provision %s: %w", schema, err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE core.accounts SET sql_password = $2 WHERE id = $1`, j.AccountID, login.Sealed); err != nil {
-			return nil, fmt.Errorf("store sql login: %w", err)
 		}
 		if err := setAccountStatus(ctx, tx, j, tenantry.SubaccountActive, "provisioned"); err != nil {
 			return nil, err
@@ -72,17 +68,34 @@ func loginDDL(schema, verifier string) []string {
 	}
 }
 
-// TenantSQLLogin returns what tenant SQL needs to connect for an active
-// account: its schema and its login role's sealed password. EFORBIDDEN
-// if the account has no warehouse (not active, or provisioned before SQL
-// logins existed).
-func (s *Store) TenantSQLLogin(ctx context.Context, accountID string) (schema string, sealed []byte, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT schema_name, sql_password FROM core.accounts
-		WHERE id = $1 AND status = 'active' AND sql_password IS NOT NULL`, accountID).Scan(&schema, &sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil, tenantry.Errorf(tenantry.EFORBIDDEN, "the account's warehouse is not ready")
-	}
-	return schema, sealed, translate(err, "account")
+// EnsureTenantLogin returns what tenant SQL needs to connect for an
+// active account: its schema and its login role's sealed password,
+// creating the login role with newLogin on first use (the account row is
+// locked, so concurrent first uses create it once). Provisioning does not
+// pay for it: most accounts may never run SQL. EFORBIDDEN if the account
+// has no warehouse.
+func (s *Store) EnsureTenantLogin(ctx context.Context, accountID string, newLogin func() (TenantLogin, error)) (schema string, sealed []byte, err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT schema_name, sql_password FROM core.accounts
+			WHERE id = $1 AND status = 'active' FOR UPDATE`, accountID).Scan(&schema, &sealed)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return tenantry.Errorf(tenantry.EFORBIDDEN, "the account's warehouse is not ready")
+		}
+		if err != nil || sealed != nil {
+			return translate(err, "account")
+		}
+		login, err := newLogin()
+		if err != nil {
+			return err
+		}
+		if err := execAll(ctx, tx, loginDDL(schema, login.Verifier)); err != nil {
+			return fmt.Errorf("create sql login for %s: %w", schema, err)
+		}
+		sealed = login.Sealed
+		_, err = tx.Exec(ctx, `UPDATE core.accounts SET sql_password = $2 WHERE id = $1`, accountID, sealed)
+		return translate(err, "account")
+	})
+	return schema, sealed, err
 }
 
 // DeprovisionSubaccount applies deletion job id: it drops the

@@ -46,11 +46,11 @@ func New(st *store.Store, sealer *secret.Sealer, timeout time.Duration) *Warehou
 	return &Warehouse{store: st, sealer: sealer, timeout: timeout}
 }
 
-// NewLogin makes the credential of account accountID's SQL login role: a
+// newLogin makes the credential of account accountID's SQL login role: a
 // random password, sealed for tenantry (bound to the account), and the
 // SCRAM-SHA-256 verifier Postgres keeps, so the password itself never
 // appears in DDL or in Postgres's statement log.
-func (w *Warehouse) NewLogin(accountID string) (store.TenantLogin, error) {
+func (w *Warehouse) newLogin(accountID string) (store.TenantLogin, error) {
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
 	password := base64.RawURLEncoding.EncodeToString(raw)
@@ -178,7 +178,7 @@ func collect(rows pgx.Rows) (*tenantry.Rows, error) {
 
 // connect logs in as the account's SQL login role.
 func (w *Warehouse) connect(ctx context.Context, accountID string) (*pgx.Conn, string, error) {
-	schema, sealed, err := w.store.TenantSQLLogin(ctx, accountID)
+	schema, sealed, err := w.store.EnsureTenantLogin(ctx, accountID, func() (store.TenantLogin, error) { return w.newLogin(accountID) })
 	if err != nil {
 		return nil, "", err
 	}

@@ -20,7 +20,6 @@ import (
 	"github.com/tenantry/tenantry/connections"
 	"github.com/tenantry/tenantry/events"
 	"github.com/tenantry/tenantry/store"
-	"github.com/tenantry/tenantry/warehouse"
 )
 
 // Config configures the worker; zero values take the defaults.
@@ -53,7 +52,7 @@ type Worker struct {
 
 // New returns a worker consuming cmd.> from COMMANDS with the durable
 // consumer "worker", shared by every replica.
-func New(cfg Config, st *store.Store, conns *connections.Service, wh *warehouse.Warehouse, js jetstream.JetStream, pub tenantry.Publisher,
+func New(cfg Config, st *store.Store, conns *connections.Service, js jetstream.JetStream, pub tenantry.Publisher,
 	reg prometheus.Registerer, log *zap.Logger) (*Worker, error) {
 	m, err := newMetrics(reg)
 	if err != nil {
@@ -72,7 +71,7 @@ func New(cfg Config, st *store.Store, conns *connections.Service, wh *warehouse.
 		}
 	}
 	w.appliers = map[string]apply{
-		tenantry.KindProvision:         w.provision(wh),
+		tenantry.KindProvision:         byJob(st.ProvisionSubaccount),
 		tenantry.KindDeprovision:       byJob(st.DeprovisionSubaccount),
 		tenantry.KindConnectionCheck:   w.connectionJob(conns.Check),
 		tenantry.KindOAuthExchange:     w.connectionJob(conns.Exchange),
@@ -169,19 +168,6 @@ func (w *Worker) fail(ctx context.Context, m *events.Msg, cmd tenantry.Command, 
 		return events.Permanent(err)
 	}
 	return err // the last delivery: the consumer dead-letters it as max_deliver
-}
-
-// provision creates a tenant's warehouse, with a fresh credential for
-// its SQL login role (only the attempt that commits keeps its own).
-func (w *Worker) provision(wh *warehouse.Warehouse) apply {
-	return func(ctx context.Context, cmd tenantry.Command) (msgs []tenantry.Message, err error) {
-		login, err := wh.NewLogin(cmd.AccountID)
-		if err != nil {
-			return nil, err
-		}
-		err = w.await(ctx, func() (err error) { msgs, err = w.store.ProvisionSubaccount(ctx, cmd.JobID, login); return err })
-		return msgs, err
-	}
 }
 
 // await runs fn again while it fails only because Postgres is
