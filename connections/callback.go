@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
-	"unicode"
 
 	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/store"
@@ -32,7 +31,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, requestID string) 
 	switch {
 	case q.Get("error") != "":
 		r.Denied = oauthErrorCode(q.Get("error"))
-		if desc := cleanText(q.Get("error_description"), 200); desc != "" {
+		if desc := store.CleanText(q.Get("error_description"), 200); desc != "" {
 			r.Denied += " (" + desc + ")"
 		}
 	case code == "":
@@ -68,19 +67,4 @@ func oauthErrorCode(s string) string {
 		return "unspecified_error"
 	}
 	return out
-}
-
-// cleanText makes provider text safe to store and show: valid UTF-8, no
-// control characters, at most n runes.
-func cleanText(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, ""))
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }

@@ -39,14 +39,14 @@ import (
 type Config struct {
 	API, Worker, Scheduler bool
 
-	DatabaseURL    string // required
-	NATSURL        string // required
-	MasterKey      string // TENANTRY_MASTER_KEY; required for the api and worker roles
-	Addr           string // api listen address; default 127.0.0.1:8080
-	MetricsAddr    string // without the api role: where /metrics and /healthz listen ("" = off)
-	StreamReplicas int    // 1 on one server, 3 on a cluster; default 1
-	Migrate        bool   // apply migrations at start
-	PublishTimeout time.Duration
+	DatabaseURL    string        // required
+	NATSURL        string        // required
+	MasterKey      string        // TENANTRY_MASTER_KEY; required for the api and worker roles
+	Addr           string        // api listen address; default 127.0.0.1:8080
+	MetricsAddr    string        // without the api role: where /metrics and /healthz listen ("" = off)
+	StreamReplicas int           // 1 on one server, 3 on a cluster; default 1
+	Migrate        bool          // apply migrations at start
+	PublishTimeout time.Duration // 0: the publisher's default (2s)
 
 	// ConnectorsDir adds custom connector definitions to the embedded
 	// catalog (TENANTRY_CONNECTORS_DIR).
@@ -80,9 +80,6 @@ func (c *Config) Validate() error {
 	}
 	if c.StreamReplicas <= 0 {
 		c.StreamReplicas = 1
-	}
-	if c.PublishTimeout <= 0 {
-		c.PublishTimeout = 2 * time.Second
 	}
 	if c.ShutdownT <= 0 {
 		c.ShutdownT = 30 * time.Second

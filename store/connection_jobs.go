@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 
@@ -106,7 +107,7 @@ func applyOutcome(ctx context.Context, tx pgx.Tx, id, jobID string, o Connection
 	if err != nil {
 		return nil, translate(err, "connection "+id)
 	}
-	o.Reason, o.Log = clip(o.Reason, 300), clip(o.Log, 1000)
+	o.Reason, o.Log = CleanText(o.Reason, 300), CleanText(o.Log, 1000)
 	c, err := scanConnection(tx.QueryRow(ctx, `UPDATE core.connections SET
 		status = coalesce(nullif($2, ''), status),
 		status_reason = CASE WHEN $2 = '' THEN status_reason ELSE $3 END,
@@ -229,10 +230,15 @@ func rollbackConnection(ctx context.Context, tx pgx.Tx, j *tenantry.Job, reason 
 	return applyOutcome(ctx, tx, connID, j.ID, ConnectionOutcome{Status: next, Reason: reason, Level: "error", Log: reason})
 }
 
-// clip makes text from providers safe to store: valid UTF-8 without NUL,
-// at most n runes.
-func clip(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
+// CleanText makes text from providers safe to store and show: valid
+// UTF-8, no control characters, at most n runes.
+func CleanText(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
 	if r := []rune(s); len(r) > n {
 		return string(r[:n]) + "…"
 	}

@@ -31,27 +31,22 @@ func (s *Store) ConnectionLogs(ctx context.Context, caller tenantry.Caller, id s
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, at, level, message, job_id FROM core.connection_logs
+	return listPage(ctx, s, "query connection logs", f.Limit, scanLogLine, logCursor,
+		`SELECT id, at, level, message, job_id FROM core.connection_logs
 		WHERE connection_id = $1 AND ($2 = '' OR level = $2) AND at >= $3 AND (at, id) > ($4, $5)
 		ORDER BY at, id LIMIT $6`, id, f.Level, f.Since, afterAt, afterID, f.Limit+1)
-	if err != nil {
-		return nil, "", translate(err, "query connection logs")
-	}
-	lines, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (tenantry.LogLine, error) {
-		var l tenantry.LogLine
-		var n int64
-		err := row.Scan(&n, &l.At, &l.Level, &l.Message, &l.JobID)
-		l.ID = strconv.FormatInt(n, 10)
-		return l, err
-	})
-	if err != nil {
-		return nil, "", translate(err, "query connection logs")
-	}
-	lines, next := trimPage(lines, f.Limit, func(l tenantry.LogLine) string {
-		return l.At.UTC().Format(time.RFC3339Nano) + "|" + l.ID
-	})
-	return lines, next, nil
 }
+
+func scanLogLine(row pgx.Row) (tenantry.LogLine, error) {
+	var l tenantry.LogLine
+	var n int64
+	err := row.Scan(&n, &l.At, &l.Level, &l.Message, &l.JobID)
+	l.ID = strconv.FormatInt(n, 10)
+	return l, err
+}
+
+// logCursor is a log line's keyset position: its time and id.
+func logCursor(l tenantry.LogLine) string { return l.At.UTC().Format(time.RFC3339Nano) + "|" + l.ID }
 
 func parseLogCursor(cursor string) (time.Time, int64, error) {
 	if cursor == "" {

@@ -77,17 +77,9 @@ func (s *Store) Connection(ctx context.Context, caller tenantry.Caller, id strin
 // Connections lists the connections caller may see, oldest first.
 func (s *Store) Connections(ctx context.Context, caller tenantry.Caller, p tenantry.Page) ([]*tenantry.Connection, string, error) {
 	p.Limit = pageLimit(p)
-	rows, err := s.pool.Query(ctx, `SELECT `+connectionColumns+` FROM core.connections
+	return listPage(ctx, s, "list connections", p.Limit, scanConnection, func(c *tenantry.Connection) string { return c.ID },
+		`SELECT `+connectionColumns+` FROM core.connections
 		WHERE `+connScope+` AND id > $3 ORDER BY id LIMIT $4`, caller.PartnerID, caller.AccountID, p.Cursor, p.Limit+1)
-	if err != nil {
-		return nil, "", translate(err, "list connections")
-	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*tenantry.Connection, error) { return scanConnection(row) })
-	if err != nil {
-		return nil, "", translate(err, "list connections")
-	}
-	items, next := trimPage(items, p.Limit, func(c *tenantry.Connection) string { return c.ID })
-	return items, next, nil
 }
 
 // ConnectionUpdate is a change a caller asks for; nil fields are kept.

@@ -133,12 +133,22 @@ func pageLimit(p tenantry.Page) int {
 	return p.Limit
 }
 
-// trimPage cuts items fetched with LIMIT limit+1 to limit and returns the
-// cursor of the next page: cursor(last kept item), or "" on the last page.
-func trimPage[T any](items []T, limit int, cursor func(T) string) ([]T, string) {
+// listPage runs a keyset query that fetches limit+1 rows, scans them,
+// and returns at most limit with the cursor of the next page:
+// cursor(last kept item), or "" on the last page.
+func listPage[T any](ctx context.Context, s *Store, what string, limit int, scan func(pgx.Row) (T, error),
+	cursor func(T) string, q string, args ...any) ([]T, string, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", translate(err, what)
+	}
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
+	if err != nil {
+		return nil, "", translate(err, what)
+	}
 	if len(items) <= limit {
-		return items, ""
+		return items, "", nil
 	}
 	items = items[:limit]
-	return items, cursor(items[limit-1])
+	return items, cursor(items[limit-1]), nil
 }

@@ -71,20 +71,10 @@ func (s *Store) Subaccount(ctx context.Context, c tenantry.Caller, id string) (*
 // returns the cursor of the next page ("" on the last).
 func (s *Store) Subaccounts(ctx context.Context, c tenantry.Caller, f tenantry.SubaccountFilter) ([]*tenantry.Subaccount, string, error) {
 	f.Limit = pageLimit(f.Page)
-	rows, err := s.pool.Query(ctx, `SELECT `+subaccountColumns+` FROM core.accounts
+	return listPage(ctx, s, "list subaccounts", f.Limit, scanSubaccount, func(a *tenantry.Subaccount) string { return a.ID },
+		`SELECT `+subaccountColumns+` FROM core.accounts
 		WHERE `+callerScope+` AND ($3 = '' OR external_id = $3) AND id > $4
 		ORDER BY id LIMIT $5`, c.PartnerID, c.AccountID, f.ExternalID, f.Cursor, f.Limit+1)
-	if err != nil {
-		return nil, "", translate(err, "list subaccounts")
-	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*tenantry.Subaccount, error) {
-		return scanSubaccount(row)
-	})
-	if err != nil {
-		return nil, "", translate(err, "list subaccounts")
-	}
-	items, next := trimPage(items, f.Limit, func(a *tenantry.Subaccount) string { return a.ID })
-	return items, next, nil
 }
 
 // UpdateSubaccount sets the given fields of subaccount id. ENOTFOUND if c

@@ -48,17 +48,9 @@ func (s *Store) Table(ctx context.Context, c tenantry.Caller, id string) (*tenan
 // Tables lists the query tables c may see, oldest first.
 func (s *Store) Tables(ctx context.Context, c tenantry.Caller, p tenantry.Page) ([]*tenantry.QueryTable, string, error) {
 	p.Limit = pageLimit(p)
-	rows, err := s.pool.Query(ctx, `SELECT `+tableColumns+` FROM core.query_tables
+	return listPage(ctx, s, "list tables", p.Limit, scanTable, func(t *tenantry.QueryTable) string { return t.ID },
+		`SELECT `+tableColumns+` FROM core.query_tables
 		WHERE `+tableScope+` AND id > $3 ORDER BY id LIMIT $4`, c.PartnerID, c.AccountID, p.Cursor, p.Limit+1)
-	if err != nil {
-		return nil, "", translate(err, "list tables")
-	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*tenantry.QueryTable, error) { return scanTable(row) })
-	if err != nil {
-		return nil, "", translate(err, "list tables")
-	}
-	items, next := trimPage(items, p.Limit, func(t *tenantry.QueryTable) string { return t.ID })
-	return items, next, nil
 }
 
 // DeleteTable removes query table id; ENOTFOUND if c may not see it.

@@ -49,7 +49,7 @@ func Main(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
-	if err := dropDatabase(ctx, admin, name, u); err != nil {
+	if err := DropDatabase(ctx, admin, name); err != nil {
 		fmt.Fprintf(os.Stderr, "tenantrytest: cleanup: %v\n", err)
 	}
 	return code
@@ -84,7 +84,7 @@ func Database(t testing.TB) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := dropDatabase(ctx, admin, name, u); err != nil {
+		if err := DropDatabase(ctx, admin, name); err != nil {
 			t.Log(err)
 		}
 	})
@@ -142,9 +142,13 @@ func migrate(ctx context.Context, u string) error {
 	return st.Migrate(ctx)
 }
 
-// dropDatabase drops the package database and then the tenant roles its
-// tests created (roles are cluster-wide and outlive the database).
-func dropDatabase(ctx context.Context, admin, name, u string) error {
+// DropDatabase drops database name (on the server admin points at) and
+// then the tenant roles made in it, which are cluster-wide and outlive it.
+func DropDatabase(ctx context.Context, admin, name string) error {
+	u, err := withDatabase(admin, name)
+	if err != nil {
+		return err
+	}
 	var roles []string
 	if conn, err := pgx.Connect(ctx, u); err == nil {
 		rows, _ := conn.Query(ctx, `SELECT schema_name FROM core.accounts`)

@@ -16,10 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenantry/tenantry/store"
 	"github.com/tenantry/tenantry/tenantrytest"
 )
 
@@ -89,7 +87,11 @@ func TestDev(t *testing.T) {
 	require.NoError(t, err)
 	name := fmt.Sprintf("tenantry_devtest_%d", time.Now().UnixNano())
 	admin.Path = "/" + name
-	t.Cleanup(func() { dropDevDatabase(t, admin.String(), name) })
+	t.Cleanup(func() {
+		if err := tenantrytest.DropDatabase(context.Background(), tenantrytest.DatabaseURL(t), name); err != nil {
+			t.Log(err)
+		}
+	})
 	dir := t.TempDir()
 	addr := freeAddr(t)
 
@@ -124,24 +126,4 @@ func tenantryBinary(t *testing.T) string {
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, string(out))
 	return bin
-}
-
-func dropDevDatabase(t *testing.T, dbURL, name string) {
-	ctx := context.Background()
-	var roles []string
-	if conn, err := pgx.Connect(ctx, dbURL); err == nil {
-		rows, _ := conn.Query(ctx, `SELECT schema_name FROM core.accounts`)
-		roles, _ = pgx.CollectRows(rows, pgx.RowTo[string])
-		conn.Close(ctx)
-	}
-	conn, err := pgx.Connect(ctx, tenantrytest.DatabaseURL(t))
-	if err != nil {
-		return
-	}
-	defer conn.Close(ctx)
-	_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	for _, r := range roles {
-		_, _ = conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{store.LoginRole(r)}.Sanitize())
-		_, _ = conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{r}.Sanitize())
-	}
 }
