@@ -124,6 +124,9 @@ func (s *Server) Router() http.Handler {
 		r.Post("/server/{id}/reconnect", s.wrap(s.idempotent(s.updateServer)))
 		r.Delete("/server/{id}", s.wrap(s.deleteServer))
 		r.Get("/server/{id}/logs", s.wrap(s.serverLogs))
+		r.Post("/server/{id}/sync", s.wrap(s.idempotent(s.requestSync)))
+		r.Get("/server/{id}/syncs", s.wrap(s.listSyncs))
+		r.Put("/server/{id}/schedule", s.wrap(s.putSyncSchedule))
 	})
 	return r
 }

@@ -2,15 +2,16 @@ package scheduler
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
 )
 
 // connectionUpkeep queues token refreshes (before tokens expire, and at
-// least daily) and periodic credential checks (so a dead connection does
-// not look healthy), fails authorizations never completed, and
-// publishes all that.
+// least daily), periodic credential checks (so a dead connection does
+// not look healthy) and scheduled syncs, fails authorizations never
+// completed, and publishes all that.
 func (s *Scheduler) connectionUpkeep(ctx context.Context) {
 	refreshes, err := s.store.EnqueueRefreshes(ctx, time.Now().Add(s.cfg.RefreshBefore), s.cfg.RefreshEvery, s.cfg.Batch)
 	if err != nil {
@@ -24,7 +25,12 @@ func (s *Scheduler) connectionUpkeep(ctx context.Context) {
 	if err != nil {
 		s.log.Warn("expire authorizations", zap.Error(err))
 	}
-	if _, err := s.store.Send(ctx, s.pub, append(append(refreshes, checks...), expired...)...); err != nil {
+	syncs, err := s.store.QueueDueSyncs(ctx, s.cfg.Batch)
+	if err != nil {
+		s.log.Warn("queue scheduled syncs", zap.Error(err))
+	}
+	msgs := slices.Concat(refreshes, checks, expired, syncs)
+	if _, err := s.store.Send(ctx, s.pub, msgs...); err != nil {
 		s.log.Warn("publish connection upkeep; will retry", zap.Error(err))
 	}
 }

@@ -75,14 +75,17 @@ func (s *Store) RecordJobError(ctx context.Context, id, msg string) error {
 }
 
 // FailJob marks job id failed with msg, and records the failure on what
-// the job was working on (its subaccount or connection), in one
+// the job was working on (its subaccount, connection or sync run), in one
 // transaction. A job already finished is
 // left as it is. It returns the job.failed event to publish.
 func (s *Store) FailJob(ctx context.Context, id, msg string) ([]tenantry.Message, error) {
 	return s.finishJob(ctx, id, tenantry.JobFailed, msg, func(tx pgx.Tx, j *tenantry.Job) ([]tenantry.Message, error) {
 		rollback := rollbackSubaccount
-		if strings.HasPrefix(j.Kind, "connection.") {
+		switch {
+		case strings.HasPrefix(j.Kind, "connection."):
 			rollback = rollbackConnection
+		case j.Kind == tenantry.KindSync:
+			rollback = failSyncRun
 		}
 		msgs, err := rollback(ctx, tx, j, msg)
 		if err != nil {

@@ -32,32 +32,41 @@ func StreamTable(connectionID, stream string) (string, error) {
 // whose data did not change is only stamped with runID; a deleted one
 // comes back. It returns how many records were new and how many changed.
 func (s *Store) WriteRecords(ctx context.Context, schema, table, runID string, recs []SyncedRecord) (inserted, changed int, err error) {
-	t := pgx.Identifier{schema, table}.Sanitize()
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := execAll(ctx, tx, []string{
-			`CREATE TABLE IF NOT EXISTS ` + t + ` (key text PRIMARY KEY, data jsonb NOT NULL,
-				synced_at timestamptz NOT NULL, changed_at timestamptz NOT NULL, run_id text NOT NULL, deleted_at timestamptz)`,
-			`CREATE TEMP TABLE tenantry_stage (key text, data jsonb) ON COMMIT DROP`,
-		}); err != nil {
-			return fmt.Errorf("prepare %s: %w", t, err)
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tenantry_stage"}, []string{"key", "data"}, pgx.CopyFromRows(lastByKey(recs))); err != nil {
-			return fmt.Errorf("copy into %s: %w", t, err)
-		}
-		// now() is the transaction's start: rows this upsert changed carry
-		// it, rows changed by earlier syncs carry an older time.
-		return tx.QueryRow(ctx, `WITH written AS (
-			INSERT INTO `+t+` AS r (key, data, synced_at, changed_at, run_id)
-				SELECT key, data, now(), now(), $1 FROM tenantry_stage
-			ON CONFLICT (key) DO UPDATE SET data = excluded.data, synced_at = excluded.synced_at, run_id = excluded.run_id,
-				deleted_at = NULL,
-				changed_at = CASE WHEN r.data IS DISTINCT FROM excluded.data OR r.deleted_at IS NOT NULL
-					THEN excluded.changed_at ELSE r.changed_at END
-			RETURNING xmax = 0 AS new, changed_at = now() AS changed)
-			SELECT count(*) FILTER (WHERE new), count(*) FILTER (WHERE changed AND NOT new) FROM written`, runID).
-			Scan(&inserted, &changed)
+	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
+		inserted, changed, err = writeRecords(ctx, tx, schema, table, runID, recs)
+		return err
 	})
 	return inserted, changed, err
+}
+
+func writeRecords(ctx context.Context, tx pgx.Tx, schema, table, runID string, recs []SyncedRecord) (inserted, changed int, err error) {
+	t := pgx.Identifier{schema, table}.Sanitize()
+	if err := execAll(ctx, tx, []string{
+		`CREATE TABLE IF NOT EXISTS ` + t + ` (key text PRIMARY KEY, data jsonb NOT NULL,
+			synced_at timestamptz NOT NULL, changed_at timestamptz NOT NULL, run_id text NOT NULL, deleted_at timestamptz)`,
+		`CREATE TEMP TABLE tenantry_stage (key text, data jsonb) ON COMMIT DROP`,
+	}); err != nil {
+		return 0, 0, fmt.Errorf("prepare %s: %w", t, err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tenantry_stage"}, []string{"key", "data"}, pgx.CopyFromRows(lastByKey(recs))); err != nil {
+		return 0, 0, fmt.Errorf("copy into %s: %w", t, err)
+	}
+	// now() is the transaction's start: rows this upsert changed carry
+	// it, rows changed by earlier syncs carry an older time.
+	err = tx.QueryRow(ctx, `WITH written AS (
+		INSERT INTO `+t+` AS r (key, data, synced_at, changed_at, run_id)
+			SELECT key, data, now(), now(), $1 FROM tenantry_stage
+		ON CONFLICT (key) DO UPDATE SET data = excluded.data, synced_at = excluded.synced_at, run_id = excluded.run_id,
+			deleted_at = NULL,
+			changed_at = CASE WHEN r.data IS DISTINCT FROM excluded.data OR r.deleted_at IS NOT NULL
+				THEN excluded.changed_at ELSE r.changed_at END
+		RETURNING xmax = 0 AS new, changed_at = now() AS changed)
+		SELECT count(*) FILTER (WHERE new), count(*) FILTER (WHERE changed AND NOT new) FROM written`, runID).
+		Scan(&inserted, &changed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("upsert into %s: %w", t, err)
+	}
+	return inserted, changed, nil
 }
 
 // lastByKey keeps the last record of each key, in first-seen order.
@@ -77,8 +86,13 @@ func lastByKey(recs []SyncedRecord) [][]any {
 
 // MarkDeleted soft-deletes the rows of schema.table a full refresh (runID)
 // did not see, and returns how many.
-func (s *Store) MarkDeleted(ctx context.Context, schema, table, runID string) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE `+pgx.Identifier{schema, table}.Sanitize()+`
+func (s *Store) MarkDeleted(ctx context.Context, schema, table, runID string) (n int64, err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) (err error) { n, err = markDeleted(ctx, tx, schema, table, runID); return err })
+	return n, err
+}
+
+func markDeleted(ctx context.Context, tx pgx.Tx, schema, table, runID string) (int64, error) {
+	tag, err := tx.Exec(ctx, `UPDATE `+pgx.Identifier{schema, table}.Sanitize()+`
 		SET deleted_at = now(), changed_at = now() WHERE run_id <> $1 AND deleted_at IS NULL`, runID)
 	if err != nil {
 		return 0, fmt.Errorf("mark deleted: %w", err)

@@ -124,3 +124,16 @@ func (s *Store) DeleteSubaccount(ctx context.Context, c tenantry.Caller, id stri
 	})
 	return a, err
 }
+
+// AccountSchema returns the warehouse schema of live account id, for a
+// worker acting on its behalf. ENOTFOUND once the account is deleted or
+// being deleted.
+func (s *Store) AccountSchema(ctx context.Context, id string) (string, error) {
+	var schema string
+	err := s.pool.QueryRow(ctx, `SELECT schema_name FROM core.accounts WHERE id = $1 AND deleted_at IS NULL
+		AND status IN ('provisioning', 'active')`, id).Scan(&schema)
+	if err != nil {
+		return "", translate(err, "account "+id)
+	}
+	return schema, nil
+}

@@ -182,10 +182,17 @@ func (s *System) Do(method, path, token string, body any, headers ...string) Res
 	return r
 }
 
-// WaitJob polls job id until it finishes and returns its final state.
+// WaitJob polls job id until it finishes, for up to 20 seconds, and
+// returns its final state.
 func (s *System) WaitJob(token, id string) map[string]any {
 	s.T.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	return s.WaitJobWithin(token, id, 20*time.Second)
+}
+
+// WaitJobWithin is WaitJob for up to d.
+func (s *System) WaitJobWithin(token, id string, d time.Duration) map[string]any {
+	s.T.Helper()
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		r := s.Do("GET", "/api/jobs/"+id, token, nil)
 		if r.Status != http.StatusOK {
@@ -198,4 +205,23 @@ func (s *System) WaitJob(token, id string) map[string]any {
 	}
 	s.T.Fatalf("job %s did not finish", id)
 	return nil
+}
+
+// Account provisions a subaccount of the partner whose token is partner
+// and returns its id and an end-customer token for it.
+func (s *System) Account(partner, externalID string) (id, token string) {
+	s.T.Helper()
+	r := s.Do("POST", "/api/subaccount", partner, map[string]any{"external_id": externalID})
+	if r.Status != http.StatusAccepted {
+		s.T.Fatalf("create %s: %d %s", externalID, r.Status, r.Body)
+	}
+	if job := s.WaitJob(partner, r.JSON["job_id"].(string)); job["status"] != tenantry.JobSucceeded {
+		s.T.Fatalf("provision %s: %v", externalID, job)
+	}
+	id = r.JSON["id"].(string)
+	r = s.Do("GET", "/api/subaccount/"+id+"/token", partner, nil)
+	if r.Status != http.StatusOK {
+		s.T.Fatalf("token of %s: %d %s", id, r.Status, r.Body)
+	}
+	return id, r.JSON["token"].(string)
 }

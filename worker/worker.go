@@ -20,6 +20,7 @@ import (
 	"github.com/tenantry/tenantry/connections"
 	"github.com/tenantry/tenantry/events"
 	"github.com/tenantry/tenantry/store"
+	"github.com/tenantry/tenantry/syncer"
 )
 
 // Config configures the worker; zero values take the defaults.
@@ -29,6 +30,7 @@ type Config struct {
 	// OutageWait is how long one delivery waits out an unreachable
 	// Postgres before giving the delivery up; default 10m.
 	OutageWait time.Duration
+	Sync       syncer.Config
 }
 
 // apply runs one job kind; it returns the messages its transaction wrote
@@ -76,6 +78,7 @@ func New(cfg Config, st *store.Store, conns *connections.Service, js jetstream.J
 		tenantry.KindConnectionCheck:   w.connectionJob(conns.Check),
 		tenantry.KindOAuthExchange:     w.connectionJob(conns.Exchange),
 		tenantry.KindConnectionRefresh: w.refresh(conns),
+		tenantry.KindSync:              w.sync(syncer.New(cfg.Sync, st, conns, log.Named("sync"))),
 	}
 	cc := cfg.Consumer
 	cc.Stream, cc.Durable, cc.Filter = events.StreamCommands, "worker", []string{"cmd.>"}

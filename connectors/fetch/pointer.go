@@ -50,3 +50,9 @@ func scalar(v any) (string, bool) {
 	}
 	return "", false
 }
+
+// RecordKey returns a record's primary key as text: a string as it is, a
+// number as the provider wrote it. ok is false for any other value.
+func RecordKey(rec map[string]any, primaryKey string) (key string, ok bool) {
+	return scalar(rec[primaryKey])
+}

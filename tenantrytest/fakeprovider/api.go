@@ -6,12 +6,21 @@ import (
 	"time"
 )
 
-// api wraps a REST endpoint with the failures FailNext injected.
+// api wraps a REST endpoint with the delay SetDelay set and the failures
+// FailNext injected.
 func (p *Provider) api(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		f, ok := p.apiFaults.take()
+		delay := p.delay
 		p.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if !ok {
 			h(w, r)
 			return
@@ -31,6 +40,14 @@ func (p *Provider) FailNext(n int, status int, retryAfter string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.apiFaults = fault{n: n, status: status, retryAfter: retryAfter}
+}
+
+// SetDelay makes every later call to the REST API wait d before
+// answering (a slow or hung provider); 0 removes the delay.
+func (p *Provider) SetDelay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
 }
 
 // ExpireAccessTokens makes every access token issued so far invalid, as

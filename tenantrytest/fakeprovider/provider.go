@@ -71,6 +71,7 @@ type Provider struct {
 	refreshCalls int
 	tokenFaults  fault
 	apiFaults    fault
+	delay        time.Duration
 	requests     map[string]int
 	records      []record // sorted by key; replaced, never modified in place
 }
