@@ -9,7 +9,7 @@ import (
 )
 
 var (
-	streamName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	streamName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,49}$`)
 	pageTypes  = []string{PageNone, PageCursor, PageLink, PageNumber, PageOffset}
 	// pageKeys are the keys each pagination type requires and allows,
 	// besides type, limit_param and page_size.

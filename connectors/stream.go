@@ -32,7 +32,7 @@ const MinSchedule = 60
 // response body ("" is the body itself). Streams of a Definition from a
 // Catalog have passed validation and must not be modified.
 type Stream struct {
-	// Name is unique in the definition: [a-z][a-z0-9_]{0,62}.
+	// Name is unique in the definition: [a-z][a-z0-9_]{0,49}.
 	Name string `yaml:"name"`
 	// Path is below base_url, with placeholders as check.path has them.
 	Path string `yaml:"path"`

@@ -15,7 +15,7 @@ type SyncedRecord struct {
 	Data []byte // a JSON object
 }
 
-var streamName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,40}$`)
+var streamName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,49}$`)
 
 // StreamTable names the table a connection's stream syncs into, inside
 // the tenant's schema: <stream>_<the connection id's last 12 hex digits>.

@@ -91,6 +91,7 @@ type fixture struct {
 	sys     *tenantrytest.System
 	p       *fakeprovider.Provider
 	token   string // the end-customer's
+	partner string // its partner's
 	account string
 }
 
@@ -115,7 +116,7 @@ func newFixture(t *testing.T, sys *tenantrytest.System, p *fakeprovider.Provider
 	t.Helper()
 	_, partner := sys.Partner()
 	account, token := sys.Account(partner, "customer")
-	return &fixture{t: t, sys: sys, p: p, token: token, account: account}
+	return &fixture{t: t, sys: sys, p: p, token: token, partner: partner, account: account}
 }
 
 // connect makes an active API-key connection and returns its id.

@@ -217,6 +217,11 @@ func TestSyncRequestValidation(t *testing.T) {
 			require.Equal(t, tc.field, r.JSON["errors"].([]any)[0].(map[string]any)["field"])
 		})
 	}
+	t.Run("PartnerToken", func(t *testing.T) {
+		r := f.sys.Do("POST", "/api/server/"+conn+"/sync", f.partner, `{"streams": ["by_page"]}`)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		require.Equal(t, "succeeded", f.sys.WaitJob(f.partner, r.JSON["job_id"].(string))["status"])
+	})
 	t.Run("OtherTenant", func(t *testing.T) {
 		_, partner := f.sys.Partner()
 		_, other := f.sys.Account(partner, "other")
