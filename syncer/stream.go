@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tenantry/tenantry"
@@ -50,7 +51,10 @@ func (s *Syncer) plan(ctx context.Context, run *tenantry.SyncRun, requested []st
 	return plan, nil
 }
 
-// stream syncs one stream from its committed checkpoint to its end.
+// stream syncs one stream from its committed checkpoint to its end. The
+// next page is fetched and decoded while the current one is written, so
+// the provider, the decoding and Postgres work at the same time; only the
+// writes advance the checkpoint.
 func (s *Syncer) stream(ctx context.Context, run *tenantry.SyncRun, src *connections.Source, schema string, st tenantry.SyncStream) error {
 	f, err := src.Fetcher(st.Stream)
 	if err != nil {
@@ -59,17 +63,19 @@ func (s *Syncer) stream(ctx context.Context, run *tenantry.SyncRun, src *connect
 	def, _ := src.Definition.Stream(st.Stream)
 	p := store.SyncPage{Run: run, Stream: st.Stream, Schema: schema, Table: st.Table, After: st.Pages,
 		CursorAfter: st.CursorAfter, DetectDeletes: run.FullRefresh || def.Incremental == nil}
-	checkpoint, empty := st.Checkpoint, 0
-	for {
-		page, err := s.next(ctx, f, checkpoint, st.CursorBefore)
-		if err != nil {
-			return err
+	ctx, cancel := context.WithCancel(ctx)
+	pages := make(chan fetched, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { s.prefetch(ctx, f, def.PrimaryKey, st.Checkpoint, st.CursorBefore, pages) })
+	defer wg.Wait()
+	defer cancel()
+	empty := 0
+	for fp := range pages {
+		if fp.err != nil {
+			return fp.err
 		}
-		if p.Records, err = records(page.Records, def.PrimaryKey); err != nil {
-			return err
-		}
-		p.Checkpoint, p.Done = page.Checkpoint, page.Done
-		p.CursorAfter = fetch.LaterCursor(p.CursorAfter, page.MaxCursor)
+		p.Records, p.Checkpoint, p.Done = fp.records, fp.page.Checkpoint, fp.page.Done
+		p.CursorAfter = fetch.LaterCursor(p.CursorAfter, fp.page.MaxCursor)
 		p.StateCursor = fetch.LaterCursor(st.CursorBefore, p.CursorAfter)
 		if _, _, _, err := s.store.WriteSyncPage(ctx, p); err != nil {
 			if tenantry.ErrorCode(err) == tenantry.ECONFLICT {
@@ -78,13 +84,44 @@ func (s *Syncer) stream(ctx context.Context, run *tenantry.SyncRun, src *connect
 			}
 			return err
 		}
-		if page.Done {
+		if p.Done {
 			return nil
 		}
-		if empty = emptyRun(empty, page); empty >= s.cfg.MaxEmptyPages {
+		if empty = emptyRun(empty, fp.page); empty >= s.cfg.MaxEmptyPages {
 			return stalled("%d pages in a row without records", empty)
 		}
-		checkpoint, p.After = page.Checkpoint, p.After+1
+		p.After++
+	}
+	return ctx.Err()
+}
+
+// fetched is a page read ahead of the writer, or why reading stopped.
+type fetched struct {
+	page    *fetch.Page
+	records []store.SyncedRecord
+	err     error
+}
+
+// prefetch reads pages from checkpoint on into out, which holds one page
+// while the writer works on the one before, and closes out after the
+// last page, an error, or when ctx is done.
+func (s *Syncer) prefetch(ctx context.Context, f *fetch.Fetcher, primaryKey, checkpoint, since string, out chan<- fetched) {
+	defer close(out)
+	for {
+		var fp fetched
+		fp.page, fp.err = s.next(ctx, f, checkpoint, since)
+		if fp.err == nil {
+			fp.records, fp.err = records(fp.page.Records, primaryKey)
+		}
+		select {
+		case out <- fp:
+		case <-ctx.Done():
+			return
+		}
+		if fp.err != nil || fp.page.Done {
+			return
+		}
+		checkpoint = fp.page.Checkpoint
 	}
 }
 
