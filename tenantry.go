@@ -122,19 +122,57 @@ func tenant(account, partner string) string {
 }
 
 // Token kinds. A token of one kind is never accepted where another is
-// expected.
+// expected. A caller authenticated by an API key, or by a token exchanged
+// for one, is a partner caller (KeyID set); a single-use token is accepted
+// only by the routes that require one.
 const (
-	KindPartnerToken = "partner"
-	KindAccountToken = "account"
+	KindPartnerToken   = "partner"
+	KindAccountToken   = "account"
+	KindSingleUseToken = "single_use"
+)
+
+// Roles, of partner credentials and of account users. A partner token is
+// its partner's owner; an API key is an admin or a member; only owners
+// and admins manage API keys.
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleMember = "member"
 )
 
 // Caller is who a request acts for, established by authentication.
-// AccountID is set only for account (end-customer) tokens.
+// AccountID is set only for account (end-customer) and single-use tokens.
+// KeyID names the API key the credential is (APIKey true) or was
+// exchanged for; Role is the partner credential's role. GrantID names the
+// OAuth grant an account caller's access token was issued under.
 type Caller struct {
 	Kind      string
 	PartnerID string
 	AccountID string
 	TokenID   string
+	KeyID     string
+	APIKey    bool
+	Role      string
+	GrantID   string
+}
+
+// CanManageKeys reports whether the caller may create, revoke, reactivate
+// and delete its partner's API keys: an owner or admin partner credential.
+func (c Caller) CanManageKeys() bool {
+	return c.IsPartner() && (c.Role == RoleOwner || c.Role == RoleAdmin)
+}
+
+// Credential is the id rate limits are counted against: the API key for
+// a key or a token exchanged for one, the OAuth grant for its access
+// tokens (getting a new token does not reset the count), else the token.
+func (c Caller) Credential() string {
+	switch {
+	case c.KeyID != "":
+		return c.KeyID
+	case c.GrantID != "":
+		return c.GrantID
+	}
+	return c.TokenID
 }
 
 // IsPartner reports whether the caller holds a partner token.
@@ -161,4 +199,67 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 // message id twice is applied once.
 type Publisher interface {
 	Publish(ctx context.Context, m Message) error
+}
+
+// API key statuses.
+const (
+	KeyActive  = "active"
+	KeyRevoked = "revoked"
+)
+
+// APIKey is a partner's API key as it is listed. The key itself is shown
+// once, when it is created, and stored only as a hash.
+type APIKey struct {
+	ID         string     `json:"id"`
+	PartnerID  string     `json:"-"`
+	Name       string     `json:"name"`
+	Role       string     `json:"role"`
+	Prefix     string     `json:"prefix"`
+	Status     string     `json:"status"`
+	CreatedAt  time.Time  `json:"created_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// User is a person who signs in to an end-customer account, with a role
+// there (owner, admin or member). The password is stored only as an
+// argon2id hash and never returned.
+type User struct {
+	ID        string    `json:"id"`
+	AccountID string    `json:"-"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Invitation statuses.
+const (
+	InvitationPending  = "pending"
+	InvitationAccepted = "accepted"
+	InvitationExpired  = "expired"
+)
+
+// Invitation asks Email to join an account with Role. Its accept link
+// works once, until ExpiresAt.
+type Invitation struct {
+	ID         string     `json:"id"`
+	AccountID  string     `json:"-"`
+	Email      string     `json:"email"`
+	Role       string     `json:"role"`
+	Status     string     `json:"status"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	AcceptedAt *time.Time `json:"accepted_at"`
+}
+
+// OAuthClient is a third-party application a partner registered with
+// tenantry's OAuth2 authorization server: an account's users may grant it
+// access to their account. Its ID is the OAuth client_id; its secret is
+// shown once, when it is registered, and stored only as a hash.
+type OAuthClient struct {
+	ID           string    `json:"client_id"`
+	PartnerID    string    `json:"-"`
+	Name         string    `json:"name"`
+	RedirectURIs []string  `json:"redirect_uris"`
+	CreatedAt    time.Time `json:"created_at"`
 }

@@ -18,29 +18,35 @@ func (i *Issuer) loadKeys(ctx context.Context) error {
 		return err
 	}
 	if len(stored) == 0 {
-		k, err := i.newKey(ctx)
+		k, err := i.newKey(ctx, time.Time{})
 		if err != nil {
 			return err
 		}
 		stored = []store.SigningKey{k}
 	}
 	public := map[string]ed25519.PublicKey{}
+	signers := make([]signer, 0, len(stored))
+	var newest time.Time
 	for _, k := range stored {
 		public[k.KID] = ed25519.PublicKey(k.Public)
-	}
-	newest := stored[0]
-	seed, err := i.sealer.Open(newest.Private, []byte("signing_key:"+newest.KID))
-	if err != nil {
-		return fmt.Errorf("open signing key %s: %w (is TENANTRY_MASTER_KEY the key this database was set up with?)", newest.KID, err)
+		if k.CreatedAt.After(newest) {
+			newest = k.CreatedAt
+		}
+		seed, err := i.sealer.Open(k.Private, []byte("signing_key:"+k.KID))
+		if err != nil {
+			return fmt.Errorf("open signing key %s: %w (is TENANTRY_MASTER_KEY the key this database was set up with?)", k.KID, err)
+		}
+		signers = append(signers, signer{kid: k.KID, private: ed25519.NewKeyFromSeed(seed), activates: k.ActivatesAt})
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.public = public
-	i.kid, i.private = newest.KID, ed25519.NewKeyFromSeed(seed)
+	i.public, i.signers, i.newest = public, signers, newest
 	return nil
 }
 
-func (i *Issuer) newKey(ctx context.Context) (store.SigningKey, error) {
+// newKey makes, seals and stores a signing key that signs from activates
+// on (now if zero).
+func (i *Issuer) newKey(ctx context.Context, activates time.Time) (store.SigningKey, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("generate signing key: %w", err)
@@ -50,11 +56,28 @@ func (i *Issuer) newKey(ctx context.Context) (store.SigningKey, error) {
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("seal signing key: %w", err)
 	}
-	k := store.SigningKey{KID: kid, Private: sealed, Public: pub}
+	k := store.SigningKey{KID: kid, Private: sealed, Public: pub, ActivatesAt: activates}
 	if err := i.store.InsertSigningKey(ctx, k); err != nil {
 		return store.SigningKey{}, err
 	}
+	k.CreatedAt = i.now()
+	if k.ActivatesAt.IsZero() {
+		k.ActivatesAt = k.CreatedAt
+	}
 	return k, nil
+}
+
+// signer returns the key that signs at now: the latest to have activated.
+// Keys not yet active are published (JWKS, other replicas) but do not sign.
+func (i *Issuer) signer(now time.Time) signer {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	for _, s := range i.signers {
+		if !s.activates.After(now) {
+			return s
+		}
+	}
+	return i.signers[len(i.signers)-1]
 }
 
 // reloadEvery bounds how often an unknown kid reloads the keys, so forged

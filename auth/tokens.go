@@ -9,17 +9,34 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"go.uber.org/zap"
 
 	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/secret"
 	"github.com/tenantry/tenantry/store"
 )
 
-// Config names the issuer and audience every token must carry.
+// Config names the issuer and audience every token must carry, and how
+// signing keys rotate.
 type Config struct {
 	Issuer   string        // default "tenantry"
 	Audience string        // default "tenantry-api"
 	Leeway   time.Duration // clock skew tolerated on exp/iat; default 30s, at most 60s
+
+	// KeyRefresh is how often Start reloads the signing keys, rotating and
+	// retiring them when due; default 1m.
+	KeyRefresh time.Duration
+	// PublishAhead is how long a rotated-in key is published (JWKS, every
+	// replica) before it signs; default 10m, at least 2×KeyRefresh.
+	PublishAhead time.Duration
+	// RotateEvery is the age at which a new signing key is made; default
+	// 30 days.
+	RotateEvery time.Duration
+	// RetireAfter is how long a superseded key keeps verifying; it must
+	// outlast the longest-lived expiring token (OAuth access tokens, 48h
+	// by default). Default 72h, at least 1h. Keys that signed live
+	// non-expiring tokens are never retired.
+	RetireAfter time.Duration
 }
 
 // Validate fills defaults and checks bounds.
@@ -33,13 +50,32 @@ func (c *Config) Validate() error {
 	if c.Leeway == 0 {
 		c.Leeway = 30 * time.Second
 	}
-	if c.Leeway < 0 || c.Leeway > time.Minute {
+	if c.KeyRefresh <= 0 {
+		c.KeyRefresh = time.Minute
+	}
+	if c.RotateEvery <= 0 {
+		c.RotateEvery = 30 * 24 * time.Hour
+	}
+	if c.RetireAfter == 0 {
+		c.RetireAfter = 72 * time.Hour
+	}
+	if c.PublishAhead == 0 {
+		c.PublishAhead = max(10*time.Minute, 2*c.KeyRefresh)
+	}
+	switch {
+	case c.PublishAhead < 2*c.KeyRefresh:
+		return fmt.Errorf("auth: PublishAhead %s must be at least twice KeyRefresh (%s)", c.PublishAhead, c.KeyRefresh)
+	case c.Leeway < 0 || c.Leeway > time.Minute:
 		return fmt.Errorf("auth: leeway %s must be between 0 and 60s", c.Leeway)
+	case c.RetireAfter < time.Hour:
+		return fmt.Errorf("auth: RetireAfter %s must be at least 1h, the lifetime of exchanged and account tokens", c.RetireAfter)
 	}
 	return nil
 }
 
 // Issuer issues and verifies tokens. It is safe for concurrent use.
+// Start keeps its signing keys fresh; without it (the CLI) keys are
+// loaded once and reloaded only when a token names an unknown kid.
 type Issuer struct {
 	cfg    Config
 	store  *store.Store
@@ -50,12 +86,25 @@ type Issuer struct {
 	reloaded time.Time
 
 	mu      sync.RWMutex
-	kid     string
-	private ed25519.PrivateKey
+	signers []signer // latest activation first
 	public  map[string]ed25519.PublicKey
+	newest  time.Time // creation of the newest key
+
+	log  *zap.Logger
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
 }
 
-// NewIssuer loads the signing keys (creating the first if needed).
+// signer is a key that signs from activates on.
+type signer struct {
+	kid       string
+	private   ed25519.PrivateKey
+	activates time.Time
+}
+
+// NewIssuer loads the signing keys (creating the first if needed). now
+// is the clock (nil: time.Now).
 func NewIssuer(ctx context.Context, cfg Config, st *store.Store, sealer *secret.Sealer, now func() time.Time) (*Issuer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -70,44 +119,48 @@ func NewIssuer(ctx context.Context, cfg Config, st *store.Store, sealer *secret.
 	return i, nil
 }
 
-type claims struct {
-	jwt.RegisteredClaims
-	Kind    string `json:"knd"`
-	Partner string `json:"pid"`
-	Account string `json:"aid,omitempty"`
-}
-
-// Issue signs a token for c (Kind, PartnerID and, for account tokens,
-// AccountID set). ttl 0 issues a non-expiring token and records it so it
-// can be revoked; expiresAt is nil then. c.TokenID is ignored: every
-// token gets a fresh id.
+// Issue signs a token for c and returns it with its expiry (nil if it
+// never expires). The kind follows from c: a partner caller with KeyID
+// and Role gets an exchanged-key token, an account caller with GrantID an
+// OAuth access token, others their own kind. ttl 0 issues a non-expiring
+// token (partner and account kinds only). Tokens that never expire,
+// exchanged-key tokens and OAuth access tokens are recorded, so they can
+// be revoked. c.TokenID is ignored: every token gets a fresh id.
 func (i *Issuer) Issue(ctx context.Context, c tenantry.Caller, ttl time.Duration) (token string, expiresAt *time.Time, err error) {
+	kind, mustExpire, err := kindOf(c)
+	if err != nil {
+		return "", nil, err
+	}
+	if mustExpire && ttl <= 0 {
+		return "", nil, fmt.Errorf("auth: a %s token must expire", kind)
+	}
 	now := i.now()
 	c.TokenID = store.NewID("tok")
-	cl := claims{Kind: c.Kind, Partner: c.PartnerID, Account: c.AccountID, RegisteredClaims: jwt.RegisteredClaims{
-		ID: c.TokenID, Issuer: i.cfg.Issuer, Audience: jwt.ClaimStrings{i.cfg.Audience},
-		Subject: c.Scope(), IssuedAt: jwt.NewNumericDate(now),
-	}}
+	cl := newClaims(kind, c)
+	cl.RegisteredClaims = jwt.RegisteredClaims{ID: c.TokenID, Issuer: i.cfg.Issuer, Audience: jwt.ClaimStrings{i.cfg.Audience},
+		Subject: c.Scope(), IssuedAt: jwt.NewNumericDate(now)}
 	if ttl > 0 {
 		exp := now.Add(ttl).Truncate(time.Second)
 		cl.ExpiresAt, expiresAt = jwt.NewNumericDate(exp), &exp
-	} else if err := i.store.RecordToken(ctx, c); err != nil {
-		return "", nil, err
+	}
+	sig := i.signer(now)
+	if ttl <= 0 || recorded(kind) {
+		if err := i.store.RecordToken(ctx, kind, c, sig.kid, expiresAt); err != nil {
+			return "", nil, err
+		}
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, cl)
-	i.mu.RLock()
-	t.Header["kid"], t.Header["typ"] = i.kid, c.Kind+"+jwt"
-	token, err = t.SignedString(i.private)
-	i.mu.RUnlock()
-	if err != nil {
+	t.Header["kid"], t.Header["typ"] = sig.kid, kind+"+jwt"
+	if token, err = t.SignedString(sig.private); err != nil {
 		return "", nil, fmt.Errorf("sign token: %w", err)
 	}
 	return token, expiresAt, nil
 }
 
 // Verify checks the token's signature, algorithm, issuer, audience, time
-// bounds and kind, and returns its caller. stored is true for a
-// non-expiring token, which the caller must confirm is not revoked
+// bounds and kind, and returns its caller. stored is true for a recorded
+// token (non-expiring, exchanged for an API key, or an OAuth access
+// token), which the caller must confirm is not revoked
 // (store.CheckCaller). Every failure is EUNAUTHORIZED.
 func (i *Issuer) Verify(ctx context.Context, token string) (c tenantry.Caller, stored bool, err error) {
 	var cl claims
@@ -126,13 +179,11 @@ func (i *Issuer) Verify(ctx context.Context, token string) (c tenantry.Caller, s
 		return c, false, tenantry.Errorf(tenantry.EUNAUTHORIZED, "invalid token: %s", reason(err))
 	}
 	typ, _ := t.Header["typ"].(string)
-	validKind := cl.Kind == tenantry.KindPartnerToken && cl.Account == "" ||
-		cl.Kind == tenantry.KindAccountToken && cl.Account != ""
-	if !validKind || typ != cl.Kind+"+jwt" || cl.Partner == "" || cl.ID == "" {
-		return c, false, tenantry.Errorf(tenantry.EUNAUTHORIZED, "invalid token: unknown token kind")
+	c, ok := cl.caller()
+	if !ok || typ != cl.Kind+"+jwt" {
+		return tenantry.Caller{}, false, tenantry.Errorf(tenantry.EUNAUTHORIZED, "invalid token: unknown token kind")
 	}
-	c = tenantry.Caller{Kind: cl.Kind, PartnerID: cl.Partner, AccountID: cl.Account, TokenID: cl.ID}
-	return c, cl.ExpiresAt == nil, nil
+	return c, cl.ExpiresAt == nil || recorded(cl.Kind), nil
 }
 
 // reason turns a jwt error into a short, safe explanation.

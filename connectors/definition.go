@@ -54,6 +54,9 @@ type Definition struct {
 	// Streams are the collections of records a connector can sync, in
 	// the order of the file (see Stream).
 	Streams []Stream `yaml:"streams"`
+	// Webhooks, when set, gives each connection its own webhook URL
+	// whose requests must carry the provider's signature.
+	Webhooks *Webhooks `yaml:"webhooks"`
 	// Source says where the definition came from: "embedded" or the
 	// path of the custom file.
 	Source string `yaml:"-"`

@@ -43,6 +43,7 @@ func prepare(file string, d *Definition) error {
 		l.http()
 	}
 	l.streams()
+	l.webhooks()
 	l.defaults()
 	return errors.Join(l.errs...)
 }

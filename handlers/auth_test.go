@@ -150,13 +150,16 @@ func TestTokenKinds(t *testing.T) {
 		return jwt.MapClaims{"iss": "tenantry", "aud": []string{"tenantry-api"}, "iat": now.Unix(),
 			"exp": now.Add(time.Hour).Unix(), "jti": "tok_forged", "knd": "account", "pid": pid, "aid": id}
 	}
-	sign := func(typ string, claims jwt.MapClaims) string {
+	signWith := func(kid string, key ed25519.PrivateKey, typ string, claims jwt.MapClaims) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 		tok.Header["kid"], tok.Header["typ"] = kid, typ
 		s, err := tok.SignedString(key)
 		require.NoError(t, err)
 		return s
 	}
+	sign := func(typ string, claims jwt.MapClaims) string { return signWith(kid, key, typ, claims) }
+	_, foreign, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
 	require.Equal(t, 200, sys.Do("GET", "/api/subaccount/"+id, sign("account+jwt", base()), nil).Status,
 		"control: a well-formed forged-by-test token is accepted")
 
@@ -181,9 +184,47 @@ func TestTokenKinds(t *testing.T) {
 		"AlgHS256":              hsToken,
 		"AlgNone":               noneToken,
 		"Tampered":              strings.Replace(sign("account+jwt", base()), ".", ".e", 1),
+		"NoAudience":            sign("account+jwt", without("aud")),
+		"IssuedInTheFuture":     sign("account+jwt", with("iat", now.Add(5*time.Minute).Unix())),
+		"ForeignKid":            signWith("kid_foreign", foreign, "account+jwt", base()),
+		"KnownKidForeignKey":    signWith(kid, foreign, "account+jwt", base()),
+		"AccountWithRole":       sign("account+jwt", with("rol", "owner")),
+		"SingleUseAsAccount":    sign("account+jwt", with("knd", "single_use")),
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := sys.Do("GET", "/api/subaccount/"+id, tok, nil)
+			require.Equal(t, http.StatusUnauthorized, r.Status, string(r.Body))
+		})
+	}
+
+	// Exchanged-key tokens are recorded, so the forged ones are too: only
+	// their shape can then make them fail.
+	keyID, _ := newKey(t, sys, token, "forged", "member")
+	keyClaims := func(jti string, edit func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": "tenantry", "aud": []string{"tenantry-api"}, "iat": now.Unix(),
+			"exp": now.Add(time.Hour).Unix(), "jti": jti, "knd": "key", "pid": pid, "key": keyID, "rol": "member"}
+		if edit != nil {
+			edit(c)
+		}
+		caller := tenantry.Caller{Kind: tenantry.KindPartnerToken, PartnerID: pid, KeyID: keyID, TokenID: jti}
+		exp := now.Add(time.Hour)
+		require.NoError(t, sys.Node.Store.RecordToken(context.Background(), "key", caller, kid, &exp))
+		return c
+	}
+	require.Equal(t, 200, sys.Do("GET", "/api/subaccount", sign("key+jwt", keyClaims("tok_forged_key", nil)), nil).Status,
+		"control: a well-formed, recorded key token is accepted")
+	for name, tok := range map[string]string{
+		"KeyAsPartner":     sign("partner+jwt", keyClaims("tok_k1", func(c jwt.MapClaims) { c["knd"] = "partner" })),
+		"PartnerTypOnKey":  sign("partner+jwt", keyClaims("tok_k2", nil)),
+		"KeyWithOwnerRole": sign("key+jwt", keyClaims("tok_k3", func(c jwt.MapClaims) { c["rol"] = "owner" })),
+		"KeyWithoutRole":   sign("key+jwt", keyClaims("tok_k4", func(c jwt.MapClaims) { delete(c, "rol") })),
+		"KeyWithoutExpiry": sign("key+jwt", keyClaims("tok_k5", func(c jwt.MapClaims) { delete(c, "exp") })),
+		"KeyWithAccount":   sign("key+jwt", keyClaims("tok_k6", func(c jwt.MapClaims) { c["aid"] = id })),
+		"KeyWithoutKey":    sign("key+jwt", keyClaims("tok_k7", func(c jwt.MapClaims) { delete(c, "key") })),
+		"KeyNotRecorded":   sign("key+jwt", func() jwt.MapClaims { c := keyClaims("tok_k8", nil); c["jti"] = "tok_unrecorded"; return c }()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := sys.Do("GET", "/api/subaccount", tok, nil)
 			require.Equal(t, http.StatusUnauthorized, r.Status, string(r.Body))
 		})
 	}

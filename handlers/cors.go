@@ -68,7 +68,7 @@ func (c *corsOrigins) allows(partner, origin string) bool {
 const (
 	corsMethods = "GET, POST, PUT, DELETE, OPTIONS"
 	corsHeaders = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"
-	corsExpose  = "X-Request-Id, Retry-After, Idempotent-Replayed"
+	corsExpose  = "X-Request-Id, Retry-After, Idempotent-Replayed, RateLimit, RateLimit-Policy"
 )
 
 // corsHeaders answers preflights and marks responses to allowed origins.

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/tenantry/tenantry/node"
 	"github.com/tenantry/tenantry/tenantrytest"
 )
 
@@ -25,7 +26,7 @@ func FuzzSubaccountBodies(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	sys := tenantrytest.Start(f, nil)
+	sys := tenantrytest.Start(f, unlimited)
 	_, token := sys.Partner()
 	id := create(f, sys, token, "fuzz-target")
 	allowed := map[int]bool{http.StatusAccepted: true, http.StatusOK: true, http.StatusBadRequest: true,
@@ -50,7 +51,7 @@ func FuzzQueryAndPath(f *testing.F) {
 	f.Add("AA", "\x00", "0", "a\x00b", "\xff\xfe")
 	f.Add("_w", "%ff", "9999999999999999999", "../../etc", "k e y")
 	f.Add(base64Cursor("sub_01"), "ext", "-1", "job_"+strings.Repeat("f", 300), strings.Repeat("k", 300))
-	sys := tenantrytest.Start(f, nil)
+	sys := tenantrytest.Start(f, unlimited)
 	_, token := sys.Partner()
 	f.Fuzz(func(t *testing.T, cursor, external, limit, id, key string) {
 		s := sys.For(t)
@@ -82,7 +83,7 @@ func FuzzOAuthCallback(f *testing.F) {
 	f.Add("", "", "access_denied", "the user said no")
 	f.Add("s", "", "\xff", "a\x00b")
 	f.Add(strings.Repeat("s", 5000), strings.Repeat("c", 5000), "", strings.Repeat("é", 300))
-	sys := tenantrytest.Start(f, nil)
+	sys := tenantrytest.Start(f, unlimited)
 	f.Fuzz(func(t *testing.T, state, code, oauthErr, desc string) {
 		q := url.Values{"state": {state}, "code": {code}, "error": {oauthErr}, "error_description": {desc}}
 		r := sys.For(t).Do("GET", "/oauth/callback?"+q.Encode(), "", nil)
@@ -91,3 +92,6 @@ func FuzzOAuthCallback(f *testing.F) {
 		}
 	})
 }
+
+// unlimited turns rate limits off: fuzzing sends far more than a quota.
+func unlimited(c *node.Config) { c.HTTP.RateLimits.Off = true }

@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strconv"
 	"time"
@@ -43,18 +46,30 @@ func (s *Server) subaccountTokenByExternalID(w http.ResponseWriter, r *http.Requ
 	return s.issueAccountToken(w, r, items[0])
 }
 
+// issueAccountToken answers with a token for account a: for client-side
+// use (AccountTokenTTL), non-expiring with expire=false, or single-use
+// (SingleUseTTL, accepted only where a route requires one) with
+// single_use=true.
 func (s *Server) issueAccountToken(w http.ResponseWriter, r *http.Request, a *tenantry.Subaccount) error {
-	ttl := s.cfg.AccountTokenTTL
-	if v := r.URL.Query().Get("expire"); v != "" {
-		expire, err := strconv.ParseBool(v)
-		if err != nil {
-			return tenantry.Invalid(tenantry.FieldError{Field: "expire", Message: "must be true or false"})
-		}
-		if !expire {
-			ttl = 0
-		}
+	q := r.URL.Query()
+	expire, err := boolParam(q.Get("expire"), "expire", true)
+	if err != nil {
+		return err
+	}
+	singleUse, err := boolParam(q.Get("single_use"), "single_use", false)
+	if err != nil {
+		return err
 	}
 	c := tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: a.PartnerID, AccountID: a.ID}
+	ttl := s.cfg.AccountTokenTTL
+	switch {
+	case singleUse && !expire:
+		return tenantry.Invalid(tenantry.FieldError{Field: "expire", Message: "a single-use token always expires"})
+	case singleUse:
+		c.Kind, ttl = tenantry.KindSingleUseToken, s.cfg.SingleUseTTL
+	case !expire:
+		ttl = 0
+	}
 	token, exp, err := s.issuer.Issue(r.Context(), c, ttl)
 	if err != nil {
 		return err
@@ -71,4 +86,59 @@ func (s *Server) revokeSubaccountTokens(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]int64{"revoked": n})
+}
+
+// boolParam parses an optional boolean query parameter.
+func boolParam(v, field string, def bool) (bool, error) {
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, tenantry.Invalid(tenantry.FieldError{Field: field, Message: "must be true or false"})
+	}
+	return b, nil
+}
+
+type exchangeResponse struct {
+	Token     string `json:"token"`
+	TokenType string `json:"token_type"`
+	ExpiresIn int    `json:"expires_in"`
+}
+
+// exchangeKey trades the API key that authenticated the request for a
+// token of KeyTokenTTL (1 h) with the key's partner and role. The token
+// is reusable until it expires, and stops working as soon as the key is
+// revoked. Tokens cannot be exchanged: 403.
+func (s *Server) exchangeKey(w http.ResponseWriter, r *http.Request) error {
+	c := caller(r)
+	if !c.APIKey {
+		return tenantry.Errorf(tenantry.EFORBIDDEN, "only an API key can be exchanged for a token")
+	}
+	token, _, err := s.issuer.Issue(r.Context(), c, s.cfg.KeyTokenTTL)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, exchangeResponse{Token: token, TokenType: "Bearer", ExpiresIn: int(s.cfg.KeyTokenTTL / time.Second)})
+}
+
+// maxSingleUseTTL bounds SingleUseTTL: a single-use token is for one
+// action the user is taking now.
+const maxSingleUseTTL = 15 * time.Minute
+
+// newSecret returns 256 random bits, URL-safe: invitation links, OAuth
+// client secrets, codes and refresh tokens. Only secretHash(secret) is
+// stored.
+func newSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// secretHash is what is stored of a secret from newSecret: its SHA-256
+// (the secret is random, so a slow hash adds nothing).
+func secretHash(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
 }

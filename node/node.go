@@ -12,10 +12,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -29,6 +31,7 @@ import (
 	"github.com/tenantry/tenantry/events"
 	"github.com/tenantry/tenantry/handlers"
 	"github.com/tenantry/tenantry/scheduler"
+	"github.com/tenantry/tenantry/script"
 	"github.com/tenantry/tenantry/secret"
 	"github.com/tenantry/tenantry/store"
 	"github.com/tenantry/tenantry/warehouse"
@@ -58,6 +61,9 @@ type Config struct {
 	Connections connections.Config
 
 	HTTP      handlers.Config
+	Webhooks  WebhookConfig
+	Scripts   script.Config // the script runner pool (worker role)
+	Endpoints EndpointConfig
 	Auth      auth.Config
 	Jobs      worker.Config
 	Schedule  scheduler.Config
@@ -98,11 +104,17 @@ type Node struct {
 	warehouse *warehouse.Warehouse
 	nc        *nats.Conn
 
-	ln     net.Listener
-	srv    *http.Server
-	served chan error
-	work   *worker.Worker
-	sched  *scheduler.Scheduler
+	ln        net.Listener
+	api       *handlers.Server
+	srv       *http.Server
+	served    chan error
+	work      *worker.Worker
+	hooks     *worker.Webhooks
+	notifier  *worker.Notifier
+	pool      *script.Pool      // script runners
+	endpoints *worker.Endpoints // answers published endpoints' calls
+	js        jetstream.JetStream
+	sched     *scheduler.Scheduler
 
 	stopOnce sync.Once
 }
@@ -135,7 +147,7 @@ func (n *Node) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.nc = nc
+	n.nc, n.js = nc, js
 	if err := events.EnsureStreams(ctx, js, n.cfg.StreamReplicas); err != nil {
 		return err
 	}
@@ -156,7 +168,16 @@ func (n *Node) start(ctx context.Context) error {
 		if n.work, err = worker.New(n.cfg.Jobs, n.Store, n.Conns, js, pub, reg, n.log.Named("worker")); err != nil {
 			return err
 		}
+		if err := n.useScripts(ctx); err != nil {
+			return err
+		}
+		if err := n.startEndpoints(ctx); err != nil {
+			return err
+		}
 		if err := n.work.Start(ctx); err != nil {
+			return err
+		}
+		if err := n.startWebhooks(ctx, pub); err != nil {
 			return err
 		}
 	}
@@ -211,6 +232,9 @@ func (n *Node) startAPI(ctx context.Context, pub tenantry.Publisher, reg *promet
 	if n.Issuer, err = auth.NewIssuer(ctx, n.cfg.Auth, n.Store, n.sealer, nil); err != nil {
 		return err
 	}
+	if err := n.Issuer.Start(ctx, n.log.Named("auth")); err != nil {
+		return err
+	}
 	ready := map[string]handlers.ReadyCheck{
 		"postgres": n.Store.Ping,
 		"nats": func(context.Context) error {
@@ -220,10 +244,24 @@ func (n *Node) startAPI(ctx context.Context, pub tenantry.Publisher, reg *promet
 			return nil
 		},
 	}
+	if n.cfg.HTTP.PublicURL == "" { // the same base as the OAuth callback's
+		n.cfg.HTTP.PublicURL = strings.TrimSuffix(n.cfg.Connections.PublicURL, "/")
+	}
+	if n.cfg.HTTP.PublicURL == "" {
+		n.cfg.HTTP.PublicURL = "http://" + n.ln.Addr().String()
+	}
 	api, err := handlers.New(n.cfg.HTTP, n.Store, n.Issuer, n.Conns, n.warehouse, pub, ready, reg, reg, n.log.Named("api"))
 	if err != nil {
 		return err
 	}
+	n.api = api
+	if err := api.Start(ctx); err != nil {
+		return err
+	}
+	if err := n.useWebhooks(api, pub); err != nil {
+		return err
+	}
+	n.useEndpoints(api)
 	n.serve(api.Router())
 	return nil
 }
@@ -271,11 +309,24 @@ func (n *Node) stop() {
 	} else if n.ln != nil {
 		_ = n.ln.Close()
 	}
+	if n.api != nil {
+		n.api.Stop()
+	}
+	if n.Issuer != nil {
+		n.Issuer.Stop()
+	}
 	if n.sched != nil {
 		n.sched.Stop()
 	}
+	n.stopWebhooks()
 	if n.work != nil {
 		n.work.Stop()
+	}
+	if n.endpoints != nil {
+		n.endpoints.Stop()
+	}
+	if n.pool != nil {
+		n.pool.Stop()
 	}
 	if n.nc != nil {
 		n.nc.Close()

@@ -114,6 +114,7 @@ func (s *Scheduler) run(ctx context.Context) {
 	for {
 		if s.lead(ctx) {
 			s.connectionUpkeep(ctx)
+			s.fireScripts(ctx)
 			s.relay(ctx)
 			if time.Since(purged) > time.Minute {
 				s.purge(ctx)

@@ -3,22 +3,25 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantry/tenantry"
 )
 
-// RecordToken stores a non-expiring token's id so that it can be revoked.
-func (s *Store) RecordToken(ctx context.Context, c tenantry.Caller) error {
-	var account *string
-	if c.AccountID != "" {
-		account = &c.AccountID
-	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO core.tokens (id, kind, partner_id, account_id) VALUES ($1, $2, $3, $4)`,
-		c.TokenID, c.Kind, c.PartnerID, account)
+// RecordToken stores the id of a token that is checked on every use (a
+// non-expiring token, one exchanged for an API key: c.KeyID set, or an
+// OAuth access token: c.GrantID set) so that it can be revoked. kind is the token's kind, kid its signing key,
+// kept while the token may be used; expiresAt is nil if it never expires.
+func (s *Store) RecordToken(ctx context.Context, kind string, c tenantry.Caller, kid string, expiresAt *time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO core.tokens (id, kind, partner_id, account_id, key_id, grant_id, kid, expires_at)
+		VALUES ($1, $2, $3, nullif($4, ''), nullif($5, ''), nullif($6, ''), $7, $8)`,
+		c.TokenID, kind, c.PartnerID, c.AccountID, c.KeyID, c.GrantID, kid, expiresAt)
 	return translate(err, "token")
 }
 
-// RevokeToken revokes the non-expiring token id; ENOTFOUND if unknown.
+// RevokeToken revokes the recorded token id; ENOTFOUND if unknown.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE core.tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1`, id)
 	if err != nil {
@@ -43,7 +46,9 @@ func (s *Store) RevokePartnerTokens(ctx context.Context, partnerID string) (int6
 
 // CheckCaller confirms that a verified token still stands: its partner
 // exists, its account (if any) is the partner's and not deleted, and, for
-// a stored (non-expiring) token, it is not revoked. EUNAUTHORIZED if not.
+// a recorded token (stored: non-expiring, exchanged for an API key, or an
+// OAuth access token), it is not revoked. EUNAUTHORIZED if not. One
+// indexed query, on every request.
 func (s *Store) CheckCaller(ctx context.Context, c tenantry.Caller, stored bool) error {
 	tokenID := ""
 	if stored {
@@ -78,4 +83,35 @@ func (s *Store) RevokeAccountTokens(ctx context.Context, c tenantry.Caller, id s
 		return 0, fmt.Errorf("revoke account tokens: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// consumeToken marks the single-use token jti used, inside tx: the first
+// transaction to commit it wins; any other, concurrent or later, gets
+// EUNAUTHORIZED (a concurrent one waits for the first to commit or roll
+// back, so a failed first use does not burn the token). until is when the
+// token can no longer verify anyway and the mark may be purged.
+func consumeToken(ctx context.Context, tx pgx.Tx, jti string, until time.Time) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO core.used_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING`, jti, until)
+	if err != nil {
+		return fmt.Errorf("consume token: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return tenantry.Errorf(tenantry.EUNAUTHORIZED, "this single-use token has already been used")
+	}
+	return nil
+}
+
+// PurgeExpiredTokens deletes the records of tokens that can no longer
+// verify: consumed single-use token ids, recorded tokens past their
+// expiry (revocation checks of expired tokens never run: the signature
+// check refuses them first), and unanswered OAuth consents.
+func (s *Store) PurgeExpiredTokens(ctx context.Context, before time.Time) error {
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM core.used_tokens WHERE expires_at < $1`, before)
+	b.Queue(`DELETE FROM core.tokens WHERE expires_at < $1`, before)
+	b.Queue(`DELETE FROM core.oauth_consents WHERE expires_at < $1`, before)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("purge expired tokens: %w", err)
+	}
+	return nil
 }

@@ -178,21 +178,7 @@ func (w *Worker) fail(ctx context.Context, m *events.Msg, cmd tenantry.Command, 
 // the delivery (the consumer's heartbeats keep the message) instead of
 // spending the message's deliveries and failing work that never ran.
 func (w *Worker) await(ctx context.Context, fn func() error) error {
-	deadline := time.Now().Add(w.cfg.OutageWait)
-	delay := 100 * time.Millisecond
-	for {
-		err := fn()
-		if !store.IsUnavailable(err) || time.Now().After(deadline) {
-			return err
-		}
-		w.log.Warn("postgres unavailable; waiting", zap.Duration("retry_in", delay), zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 5*time.Second)
-	}
+	return awaitPostgres(ctx, w.log, w.cfg.OutageWait, fn)
 }
 
 // publish sends what a committed job wrote to the outbox; anything not

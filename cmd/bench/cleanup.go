@@ -15,9 +15,10 @@ import (
 	"github.com/tenantry/tenantry/store"
 )
 
-// Close stops the node and nats-server and drops the bench database and
-// every role the run created (roles are cluster-wide and outlive the
-// database). Safe on a partly set-up bench, and to call twice.
+// Close stops the node, the fake API and nats-server and drops the bench
+// database and every role the run created (roles are cluster-wide and
+// outlive the database). Safe on a partly set-up bench, and to call
+// twice.
 func (b *bench) Close() error {
 	if b.closed {
 		return nil
@@ -34,6 +35,9 @@ func (b *bench) Close() error {
 	}
 	if b.nc != nil {
 		b.nc.Close()
+	}
+	if b.src != nil {
+		err = errors.Join(err, b.src.Close())
 	}
 	if b.ns != nil {
 		b.ns.Shutdown()

@@ -28,12 +28,15 @@ type completion struct {
 	failed bool      // the job failed rather than succeeded
 }
 
-// outcomes are the events that end a hot path's job, and whether each
-// means it failed. A connection job that fails emits server.error or
-// server.needs_reauth (and job.failed once it is given up on).
+// outcomes are the events that end a hot path's or a sync's job, and
+// whether each means it failed. A connection job that fails emits
+// server.error or server.needs_reauth (and job.failed once it is given
+// up on); a sync that is not wholly successful emits sync.failed.
 var outcomes = map[string]bool{
 	tenantry.EventSubaccountProvisioned:  false,
 	"server.connected":                   false,
+	tenantry.EventSyncSucceeded:          false,
+	tenantry.EventSyncFailed:             true,
 	tenantry.EventJobFailed:              true,
 	"server." + tenantry.ConnError:       true,
 	"server." + tenantry.ConnNeedsReauth: true,

@@ -29,6 +29,7 @@ type machine struct {
 	NodePool  string // the node's Postgres pool size
 	SyncWrite string // Postgres synchronous_commit
 	Payload   int    // bytes of a provisioning command's body
+	Record    int    // mean bytes of a synced record's JSON
 }
 
 func describe(ctx context.Context, pool *pgxpool.Pool, cfg config) (machine, error) {

@@ -4,7 +4,9 @@
 // database, an embedded nats-server and a full node (api + worker +
 // scheduler), drives POST /api/subaccount (the pipeline with the tenant
 // DDL) and POST /api/servers with secret_store connections (the same
-// pipeline without DDL), and removes everything it created when done.
+// pipeline without DDL), and times syncs from a fake paginated API on
+// loopback into Postgres next to a raw pgx CopyFrom of the same rows. It
+// removes everything it created when done.
 // `make bench` runs it and writes docs/BENCHMARKS.md, which explains what
 // each figure means.
 package main
@@ -34,6 +36,7 @@ type config struct {
 	Timeout      time.Duration // one operation, end to end
 	WorkerConc   int           // the worker's concurrent jobs (product default 8)
 	PoolMaxConns int           // the node's pgx pool size; 0 keeps the product default
+	SyncRows     int           // rows the fake API serves, in pages of syncPageSize
 	Out          string        // markdown file to write below the marker
 	CPUProfile   string        // write a CPU profile of the rounds here
 }
@@ -50,6 +53,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.Timeout, "timeout", 15*time.Second, "give up on one operation after this long")
 	fs.IntVar(&c.WorkerConc, "worker-concurrency", 8, "jobs the worker runs at once (TENANTRY_WORKER_CONCURRENCY)")
 	fs.IntVar(&c.PoolMaxConns, "pool-max-conns", 0, "the node's Postgres pool size; 0 keeps the product default (store.DefaultMaxConns)")
+	fs.IntVar(&c.SyncRows, "sync-rows", 50_000, "rows each sync reads from the fake API (1000 a page) and each CopyFrom baseline writes")
 	fs.StringVar(&c.Out, "out", "", "write the results into this markdown file, below "+marker)
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole process during the rounds to this file")
 	if err := fs.Parse(args); err != nil {
@@ -61,8 +65,8 @@ func parseFlags(args []string) (config, error) {
 
 func (c config) validate() error {
 	switch {
-	case c.Concurrency < 1 || c.Rounds < 1 || c.WorkerConc < 1:
-		return errors.New("-c, -rounds and -worker-concurrency must be at least 1")
+	case c.Concurrency < 1 || c.Rounds < 1 || c.WorkerConc < 1 || c.SyncRows < 1:
+		return errors.New("-c, -rounds, -worker-concurrency and -sync-rows must be at least 1")
 	case c.Duration <= 0 && c.Requests <= 0, c.BaselineDur <= 0, c.Timeout <= 0:
 		return errors.New("-duration (or -n), -baseline-duration and -timeout must be positive")
 	}

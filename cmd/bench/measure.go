@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"time"
 )
 
 // round is one pass over every measurement.
@@ -22,6 +23,28 @@ type round struct {
 	ConnAtSubRate                 stat // end to end, open loop at PacedRate
 
 	JS, PG, DDL stat // raw baselines, closed loop at -c
+
+	Sync syncRound
+}
+
+// syncRound is one round's syncs and their baselines, each the time to
+// move every row of the fake API once.
+type syncRound struct {
+	Rows    int
+	Insert  time.Duration // a new connection's first sync: every row new
+	Update  time.Duration // a full refresh of the same connection: every row again, unchanged
+	Copy    time.Duration // raw CopyFrom of the same rows, one statement
+	Pages   time.Duration // raw CopyFrom, one statement and commit per page
+	Write   time.Duration // the sync's write alone (store.WriteRecords), a page a transaction: every row new
+	Rewrite time.Duration // the same, every row again unchanged
+}
+
+// rate is rows per second in d.
+func (s syncRound) rate(d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(s.Rows) / d.Seconds()
 }
 
 // inFlightCap bounds the open loop's concurrent requests; at half the
@@ -30,6 +53,9 @@ const inFlightCap = 1024
 
 // measure warms every phase up, then runs the rounds.
 func (b *bench) measure(ctx context.Context) ([]round, error) {
+	if err := b.sync.api.newAccount(ctx, b.hot); err != nil {
+		return nil, fmt.Errorf("the syncs' subaccount: %w", err)
+	}
 	if b.cfg.Warmup > 0 {
 		fmt.Fprintf(os.Stderr, "bench: warming up (%s per phase)\n", b.cfg.Warmup)
 		if err := b.conn.newAccount(ctx, b.hot); err != nil {
@@ -42,6 +68,9 @@ func (b *bench) measure(ctx context.Context) ([]round, error) {
 		}
 		if err := b.base.dropRoles(ctx); err != nil {
 			return nil, err
+		}
+		if _, err := b.measureSync(ctx); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 	}
 	stop, err := startProfile(b.cfg.CPUProfile)
@@ -81,7 +110,7 @@ func (b *bench) phases() []phase {
 
 // round measures the subaccount path, then the connection path in a
 // subaccount of its own made for the round (not timed), then the
-// baselines.
+// baselines, then the syncs and theirs.
 func (b *bench) round(ctx context.Context) (r round, err error) {
 	hot := budget{d: b.cfg.Duration, n: b.cfg.Requests}
 	res, err := b.runClosed(ctx, "subaccounts, closed loop", hot, b.hot.create)
@@ -122,7 +151,37 @@ func (b *bench) round(ctx context.Context) (r round, err error) {
 		}
 		*p.into(&r) = summarize(res, done)
 	}
-	return r, b.base.dropRoles(ctx)
+	if err := b.base.dropRoles(ctx); err != nil {
+		return r, err
+	}
+	r.Sync, err = b.measureSync(ctx)
+	return r, err
+}
+
+// measureSync copies the rows raw, makes a connection to the fake API
+// (not timed) and syncs it twice, then writes the rows with the sync's
+// write alone. The ceiling goes first so that nothing the syncs leave
+// behind (dead row versions to vacuum) slows it down.
+func (b *bench) measureSync(ctx context.Context) (r syncRound, err error) {
+	r.Rows = len(b.src.recs)
+	if r.Copy, err = b.raw.copyAll(ctx); err != nil {
+		return r, err
+	}
+	if r.Pages, err = b.raw.copyPages(ctx); err != nil {
+		return r, err
+	}
+	conn, err := b.sync.connect(ctx)
+	if err != nil {
+		return r, err
+	}
+	if r.Insert, err = b.sync.sync(ctx, conn, false, r.Rows); err != nil {
+		return r, fmt.Errorf("sync, every row new: %w", err)
+	}
+	if r.Update, err = b.sync.sync(ctx, conn, true, 0); err != nil {
+		return r, fmt.Errorf("sync, full refresh of the same rows: %w", err)
+	}
+	r.Write, r.Rewrite, err = b.raw.writePages(ctx)
+	return r, err
 }
 
 func (b *bench) runClosed(ctx context.Context, name string, bud budget, run op) (result, error) {
@@ -151,11 +210,19 @@ func (b *bench) check(ctx context.Context, name string, res result) (result, err
 func (r round) summary() string {
 	return fmt.Sprintf("subaccounts e2e %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s; "+
 		"connections e2e %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s; "+
-		"js p50 %s; pg p50 %s; ddl p50 %s",
+		"js p50 %s; pg p50 %s; ddl p50 %s; %s",
 		rate(r.E2E.Rate), ms(r.E2E.P50), ms(r.E2E.P99), rate(r.PacedRate), ms(r.PacedE2E.P50), ms(r.PacedE2E.P99),
 		rate(r.ConnE2E.Rate), ms(r.ConnE2E.P50), ms(r.ConnE2E.P99), rate(r.ConnPacedRate), ms(r.ConnPacedE2E.P50), ms(r.ConnPacedE2E.P99),
 		rate(r.PacedRate), ms(r.ConnAtSubRate.P50), ms(r.ConnAtSubRate.P99),
-		ms(r.JS.P50), ms(r.PG.P50), ms(r.DDL.P50))
+		ms(r.JS.P50), ms(r.PG.P50), ms(r.DDL.P50), r.Sync.summary())
+}
+
+func (s syncRound) summary() string {
+	c := s.rate(s.Copy)
+	return fmt.Sprintf("sync %d rows: new %s rows/s (%s of CopyFrom), unchanged %s rows/s (%s); "+
+		"CopyFrom %s rows/s, per page %s rows/s; WriteRecords new %s rows/s, unchanged %s rows/s",
+		s.Rows, rate(s.rate(s.Insert)), percent(s.rate(s.Insert), c), rate(s.rate(s.Update)), percent(s.rate(s.Update), c),
+		rate(c), rate(s.rate(s.Pages)), rate(s.rate(s.Write)), rate(s.rate(s.Rewrite)))
 }
 
 // startProfile profiles the process (load generator and node together)

@@ -80,8 +80,8 @@ func render(cfg config, m machine, rounds []round) string {
 	fmt.Fprintf(&w, "- Machine: %s, %d CPUs (%s), %s\n", m.Platform, m.CPUs, m.CPUModel, m.Go)
 	fmt.Fprintf(&w, "- Servers: %s (synchronous_commit=%s), %s\n", m.Postgres, m.SyncWrite, m.NATS)
 	fmt.Fprintf(&w, "- Node: api + worker + scheduler in-process; worker concurrency %d; Postgres pool %s\n", cfg.WorkerConc, m.NodePool)
-	fmt.Fprintf(&w, "- Load: %d concurrent clients; hot-path runs of %s, baselines of %s; %d rounds\n\n",
-		cfg.Concurrency, hotLength(cfg), cfg.BaselineDur, len(rounds))
+	fmt.Fprintf(&w, "- Load: %d concurrent clients; hot-path runs of %s, baselines of %s; syncs of %d rows; %d rounds\n\n",
+		cfg.Concurrency, hotLength(cfg), cfg.BaselineDur, cfg.SyncRows, len(rounds))
 	med := func(get func(*round) *stat) stat { return medianStat(rounds, get) }
 	paced := median(roundValues(rounds, func(r round) float64 { return r.PacedRate }))
 	connPaced := median(roundValues(rounds, func(r round) float64 { return r.ConnPacedRate }))
@@ -104,6 +104,7 @@ func render(cfg config, m machine, rounds []round) string {
 			rate(h.Rate), rate(b.Rate), ratio(h.Rate, b.Rate))
 	}
 	writeTarget(&w, cfg, rounds)
+	writeSync(&w, m, rounds)
 	writeRounds(&w, cfg, m, rounds)
 	return w.String()
 }
@@ -170,6 +171,7 @@ func writeRounds(w *strings.Builder, cfg config, m machine, rounds []round) {
 		fmt.Fprintf(w, " %s/s |", rate(r.ConnPacedRate))
 	}
 	w.WriteString("\n")
+	writeSyncRounds(w, rounds)
 }
 
 func hotLength(cfg config) string {

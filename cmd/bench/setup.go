@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/events"
+	"github.com/tenantry/tenantry/handlers"
 	"github.com/tenantry/tenantry/node"
 	"github.com/tenantry/tenantry/secret"
 )
@@ -34,15 +37,19 @@ type bench struct {
 	hot    *hotPath      // POST /api/subaccount: the pipeline with the tenant DDL
 	conn   *hotPath      // POST /api/servers (secret_store): the same pipeline without it
 	base   *baselines
+	src    *syncSource    // the fake API the syncs read
+	sync   *syncPath      // POST /api/server/{id}/sync
+	raw    *syncBaselines // the same rows, without the sync
 	info   machine
 	closed bool
 }
 
-// setup creates a fresh database, an embedded nats-server and a full
-// node, a partner with a non-expiring token, and the baselines.
+// setup creates a fresh database, an embedded nats-server, the fake API
+// the syncs read, a full node, a partner with a non-expiring token, and
+// the baselines.
 func setup(ctx context.Context, cfg config, log *zap.Logger) (*bench, error) {
 	b := &bench{cfg: cfg, log: log, stamp: time.Now().UTC().Format("20060102_150405")}
-	for _, step := range []func(context.Context) error{b.createDatabase, b.startNATS, b.startNode, b.connect, b.prepare} {
+	for _, step := range []func(context.Context) error{b.createDatabase, b.startNATS, b.startSource, b.startNode, b.connect, b.prepare} {
 		if err := step(ctx); err != nil {
 			if cerr := b.Close(); cerr != nil {
 				err = fmt.Errorf("%w (and cleanup: %v)", err, cerr)
@@ -75,11 +82,23 @@ func (b *bench) startNATS(context.Context) (err error) {
 	return err
 }
 
+func (b *bench) startSource(context.Context) (err error) {
+	b.src, err = startSyncSource(b.cfg.SyncRows)
+	return err
+}
+
+// startNode starts the node with the fake API's connector, loopback
+// exempt from the egress guard so that the worker may reach it, and the
+// API's read and write rate limits out of reach.
 func (b *bench) startNode(ctx context.Context) (err error) {
 	cfg := node.Config{API: true, Worker: true, Scheduler: true, Migrate: true,
 		DatabaseURL: b.nodeDatabaseURL(), NATSURL: b.ns.ClientURL(), MasterKey: secret.NewMasterKey(),
-		Addr: "127.0.0.1:0"}
+		Addr: "127.0.0.1:0", ConnectorsDir: b.src.Dir, EgressAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
 	cfg.Jobs.Consumer.Concurrency = b.cfg.WorkerConc
+	// One credential drives each path far past any per-credential quota:
+	// the limiter still counts every request, but refuses none.
+	unlimited := handlers.RateLimit{Limit: math.MaxInt32, Window: time.Minute}
+	cfg.HTTP.RateLimits.Read, cfg.HTTP.RateLimits.Write = unlimited, unlimited
 	b.node, err = node.Start(ctx, cfg, b.log)
 	return err
 }
@@ -110,7 +129,7 @@ func (b *bench) connect(ctx context.Context) error {
 }
 
 // prepare creates the partner, its token, the completion subscription,
-// the two hot paths and the baselines.
+// the hot paths and the sync path, and the baselines.
 func (b *bench) prepare(ctx context.Context) error {
 	p := &tenantry.Partner{Name: "bench"}
 	if err := b.node.Store.CreatePartner(ctx, p); err != nil {
@@ -133,9 +152,11 @@ func (b *bench) prepare(ctx context.Context) error {
 	client, base := &http.Client{Transport: transport}, "http://"+b.node.Addr()
 	b.hot = newSubaccountPath(base, token, "bench-"+b.stamp, client, b.cfg.Timeout, done)
 	b.conn = newConnectionPath(base, client, b.cfg.Timeout, done)
+	b.sync = newSyncPath(base, client, b.cfg.Timeout, done, b.src, b.pool)
+	b.raw = newSyncBaselines(b.pool, b.node.Store, b.src)
 	if b.base, err = newBaselines(ctx, b.pool, js, b.cfg.Concurrency, b.stamp, p.ID); err != nil {
 		return err
 	}
-	b.info.Payload = len(b.base.cmd.Data)
+	b.info.Payload, b.info.Record = len(b.base.cmd.Data), b.src.size()
 	return nil
 }

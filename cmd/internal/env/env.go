@@ -16,6 +16,8 @@
 //	TENANTRY_CONNECTORS_DIR    custom connector definitions (YAML), added to the embedded catalog
 //	TENANTRY_EGRESS_ALLOW      networks exempt from the egress guard, e.g. 10.1.0.0/16,192.168.5.7
 //	TENANTRY_OAUTH_<ID>_CLIENT_ID / _CLIENT_SECRET  the operator's OAuth client for connector <id>
+//	TENANTRY_ADMIN_TOKEN       operator token(s), comma-separated, for /api/admin (DLQ, replay); unset: no admin API
+//	TENANTRY_RATE_LIMITS       per-credential quotas, e.g. read=6000/1m,write=3000/1m,auth=60/1m, or off (see docs/auth.md)
 package env
 
 import (
@@ -35,6 +37,7 @@ import (
 	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/connections"
 	"github.com/tenantry/tenantry/connectors/egress"
+	"github.com/tenantry/tenantry/handlers"
 	"github.com/tenantry/tenantry/node"
 )
 
@@ -88,9 +91,13 @@ func Settings(cfg node.Config) (node.Config, error) {
 	cfg.Connections.PublicURL = os.Getenv("TENANTRY_PUBLIC_URL")
 	cfg.ConnectorsDir = os.Getenv("TENANTRY_CONNECTORS_DIR")
 	cfg.Connections.OAuthClients = OAuthClients()
+	cfg.Webhooks.AdminTokens = strings.FieldsFunc(os.Getenv("TENANTRY_ADMIN_TOKEN"), func(r rune) bool { return r == ',' })
 	var err error
 	if cfg.EgressAllow, err = egress.ParseAllow(os.Getenv("TENANTRY_EGRESS_ALLOW")); err != nil {
 		return cfg, fmt.Errorf("TENANTRY_EGRESS_ALLOW: %s", tenantry.ErrorMessage(err))
+	}
+	if cfg.HTTP.RateLimits, err = handlers.ParseRateLimits(os.Getenv("TENANTRY_RATE_LIMITS")); err != nil {
+		return cfg, fmt.Errorf("TENANTRY_RATE_LIMITS: %s", tenantry.ErrorMessage(err))
 	}
 	if cfg.Jobs.Consumer.Concurrency, err = intVar("TENANTRY_WORKER_CONCURRENCY", 8); err != nil {
 		return cfg, err

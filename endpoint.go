@@ -1,0 +1,77 @@
+package tenantry
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// TriggerEndpoint is the trigger of a run made for a call to a published
+// endpoint.
+const TriggerEndpoint = "endpoint"
+
+// Endpoint auth modes.
+const (
+	EndpointJWT    = "jwt"    // callers present the account's own end-customer token
+	EndpointPublic = "public" // anyone may call; the script decides
+)
+
+// Endpoint is a published endpoint: requests for Method and Path under
+// the account's URL prefix (/endpoints/{account}) are answered by the
+// handler(request) of interface InterfaceID.
+type Endpoint struct {
+	ID          string    `json:"id"`
+	PartnerID   string    `json:"-"`
+	AccountID   string    `json:"subaccount_id"`
+	InterfaceID string    `json:"interface_id"`
+	Path        string    `json:"path"`
+	Method      string    `json:"method"`
+	Auth        string    `json:"auth"`
+	URL         string    `json:"url"` // set by the API, from its public URL
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// EndpointQueue is the NATS queue group the workers answering endpoint
+// calls share: each call reaches one of them.
+const EndpointQueue = "workers"
+
+// EndpointSubject is the NATS subject calls to account's endpoints are
+// sent on (request/reply, core NATS: a call is answered now or not at
+// all, so it is not stored in a stream).
+func EndpointSubject(account string) string { return "rpc.endpoint." + account }
+
+// EndpointCall is one call to a published endpoint, as the API sends it
+// to a worker.
+type EndpointCall struct {
+	EndpointID  string `json:"endpoint_id"`
+	InterfaceID string `json:"interface_id"`
+	// Version is the interface's updated_at as the API last saw it; a
+	// worker reloads the script when its copy is of another version.
+	Version   time.Time `json:"version"`
+	PartnerID string    `json:"partner_id"`
+	AccountID string    `json:"account_id"`
+	RequestID string    `json:"request_id"`
+	// TimeoutMS is how long the API waits for the answer; the worker gives
+	// up on the run then.
+	TimeoutMS int64 `json:"timeout_ms"`
+	// Request is the handler's argument: script.HTTPRequest as JSON.
+	Request json.RawMessage `json:"request"`
+}
+
+// Endpoint call outcomes other than an answer.
+const (
+	EndpointFailed      = "failed"      // the script failed (RunID names the run)
+	EndpointTimeout     = "timeout"     // the run outlived the call
+	EndpointNotFound    = "not_found"   // the endpoint's interface is gone
+	EndpointUnavailable = "unavailable" // the worker could not run it now
+)
+
+// EndpointReply is a worker's answer to an EndpointCall: the HTTP
+// response the handler made, or why there is none (Outcome).
+type EndpointReply struct {
+	RunID   string      `json:"run_id,omitempty"`
+	Outcome string      `json:"outcome,omitempty"` // "" when Status, Header and Body are the answer
+	Status  int         `json:"status,omitempty"`
+	Header  http.Header `json:"header,omitempty"`
+	Body    []byte      `json:"body,omitempty"`
+}

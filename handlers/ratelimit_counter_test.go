@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestSlidingWindow checks the limiter's arithmetic on a moving clock:
+// the quota, the previous window sliding out, and Retry-After being
+// exactly when the next request is allowed again.
+func TestSlidingWindow(t *testing.T) {
+	t.Parallel()
+	q := RateLimit{Limit: 10, Window: time.Minute}
+	now := time.Unix(0, 0).Add(1000 * time.Minute).Add(30 * time.Second) // halfway into a window
+	l := newLimiter(nil, time.Second, nil)
+	l.now = func() time.Time { return now }
+
+	for i := range 10 {
+		d := l.allow("k", q)
+		require.True(t, d.allowed, i)
+		require.Equal(t, 9-i, d.remaining)
+		require.Equal(t, 30*time.Second, d.reset)
+	}
+	d := l.allow("k", q)
+	require.False(t, d.allowed)
+	// 10 in this window: the next window must start and 10% of it pass
+	// (10 × 0.9 = 9 ≤ limit − 1).
+	require.InDelta(t, 36, d.retryAfter.Seconds(), 1e-6)
+	require.Equal(t, 36, seconds(d.retryAfter), "Retry-After, in whole seconds")
+
+	retry := time.Duration(seconds(d.retryAfter)) * time.Second
+	now = now.Add(retry - time.Second)
+	require.False(t, l.allow("k", q).allowed, "one second early")
+	now = now.Add(time.Second)
+	d = l.allow("k", q)
+	require.True(t, d.allowed, "at Retry-After")
+	require.Equal(t, 0, d.remaining)
+
+	// Halfway through: the previous window weighs 5, this one holds 1.
+	now = now.Add(24 * time.Second)
+	for range 4 {
+		require.True(t, l.allow("k", q).allowed)
+	}
+	d = l.allow("k", q)
+	require.False(t, d.allowed)
+	require.InDelta(t, 6, d.retryAfter.Seconds(), 1e-6, "until the previous window's weight is 4")
+
+	require.True(t, l.allow("other", q).allowed, "keys are apart")
+	now = now.Add(3 * q.Window)
+	require.Equal(t, 9, l.allow("k", q).remaining, "both windows long gone")
+}

@@ -1,0 +1,204 @@
+package script
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tenantry/tenantry"
+)
+
+// Pool runs scripts in runner subprocesses: at most Config.Runners at
+// once, keeping Config.Warm started ahead of demand. A runner that dies
+// or exceeds a limit is discarded and replaced. Safe for concurrent use;
+// Start before Run, Stop when done.
+type Pool struct {
+	cfg      Config
+	exe      string
+	log      *zap.Logger
+	compiler *Compiler
+	slots    chan struct{} // one per run in progress
+
+	mu       sync.Mutex
+	idle     []*proc
+	starting int
+	stopped  bool
+	filling  sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// NewPool returns a pool whose runners are this executable, re-executed
+// (see the init hook in runner.go). It fails on a bad Config.
+func NewPool(cfg Config, log *zap.Logger) (*Pool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("script: find own executable: %w", err)
+	}
+	return &Pool{cfg: cfg, exe: exe, log: log, compiler: NewCompiler(cfg.CacheSize),
+		slots: make(chan struct{}, cfg.Runners)}, nil
+}
+
+// Config is the pool's configuration, defaults filled in.
+func (p *Pool) Config() Config { return p.cfg }
+
+// Compile compiles src through the pool's program cache (see Compiler).
+func (p *Pool) Compile(src string) (*Program, error) { return p.compiler.Compile(src) }
+
+// Start starts the warm runners; it returns once the first is ready, so
+// a runner that cannot start fails Start.
+func (p *Pool) Start(ctx context.Context) error {
+	first, err := p.start()
+	if err != nil {
+		return err
+	}
+	p.put(first)
+	p.refill()
+	return nil
+}
+
+// Stop ends every idle runner and waits for runners being started. Runs
+// still in progress finish, and their runners are ended then. Safe to
+// call twice.
+func (p *Pool) Stop() {
+	p.stopOnce.Do(func() {
+		p.mu.Lock()
+		p.stopped = true
+		idle := p.idle
+		p.idle = nil
+		p.mu.Unlock()
+		for _, r := range idle {
+			r.close()
+		}
+		p.filling.Wait()
+	})
+}
+
+// Run runs req.Program in a runner within the configured limits. A run
+// that fails through the script's own doing is a Result with Failure
+// set, not an error. The error is for runs that could not happen or
+// finish: ctx ended (the run may have been cut short), the pool is
+// stopped (EUNAVAILABLE), or no runner could be started.
+func (p *Pool) Run(ctx context.Context, req Request) (*Result, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-p.slots }()
+	r, err := p.take()
+	if err != nil {
+		return nil, err
+	}
+	entry := req.Entry
+	if entry == "" {
+		entry = EntryMain
+	}
+	start := time.Now()
+	res, err := r.run(ctx, p.cfg, runRequest{Hash: req.Program.Hash, Program: req.Program.compiled, Entry: entry,
+		Input: req.Input, MaxSteps: p.cfg.MaxSteps, TimeoutMS: p.cfg.Timeout.Milliseconds(),
+		CPUSecs: int64((p.cfg.CPU + time.Second - 1) / time.Second), MaxOutput: p.cfg.MaxOutput}, req.Host, p.log)
+	p.release(r)
+	if err != nil {
+		return nil, err
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// take returns an idle, living runner, or starts one.
+func (p *Pool) take() (*proc, error) {
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return nil, tenantry.Errorf(tenantry.EUNAVAILABLE, "%v", errStopped)
+	}
+	for len(p.idle) > 0 {
+		r := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		if r.alive() {
+			p.mu.Unlock()
+			return r, nil
+		}
+		r.kill() // reap it: it died while idle
+	}
+	p.mu.Unlock()
+	defer p.refill()
+	return p.start()
+}
+
+// start starts a runner; when it exits, whenever and however, the warm
+// set is filled up again.
+func (p *Pool) start() (*proc, error) {
+	r, err := startProc(p.exe, p.cfg)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		<-r.exited
+		p.refill()
+	}()
+	return r, nil
+}
+
+// release returns r to the idle set, or ends it when it is worn out or
+// its state is unknown, and keeps the warm set full.
+func (p *Pool) release(r *proc) {
+	if r.broken || !r.alive() || r.runs >= p.cfg.RunsPerRunner || !p.put(r) {
+		go r.close()
+	}
+	p.refill()
+}
+
+// put adds r to the idle set unless the pool is stopped or full.
+func (p *Pool) put(r *proc) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped || len(p.idle) >= p.cfg.Runners {
+		return false
+	}
+	p.idle = append(p.idle, r)
+	return true
+}
+
+// refill forgets idle runners that died and starts runners in the
+// background until Warm are idle or starting.
+func (p *Pool) refill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	living := p.idle[:0]
+	for _, r := range p.idle {
+		if r.alive() {
+			living = append(living, r)
+		} else {
+			r.kill()
+		}
+	}
+	p.idle = living
+	for !p.stopped && len(p.idle)+p.starting < p.cfg.Warm {
+		p.starting++
+		p.filling.Add(1)
+		go p.fill()
+	}
+}
+
+func (p *Pool) fill() {
+	defer p.filling.Done()
+	r, err := p.start()
+	p.mu.Lock()
+	p.starting--
+	p.mu.Unlock()
+	if err != nil {
+		p.log.Error("start script runner", zap.Error(err))
+		return
+	}
+	if !p.put(r) {
+		r.close()
+	}
+}

@@ -1,0 +1,165 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tenantry/tenantry"
+	"github.com/tenantry/tenantry/events"
+	"github.com/tenantry/tenantry/store"
+	"github.com/tenantry/tenantry/webhook"
+)
+
+// WebhookConfig configures webhook processing; zero values take the
+// defaults.
+type WebhookConfig struct {
+	// Consumer defaults: 8 concurrent webhooks, 30s ack wait, 8
+	// deliveries.
+	Consumer events.ConsumerConfig
+	// OutageWait is how long one delivery waits out an unreachable
+	// Postgres; default 10m.
+	OutageWait time.Duration
+}
+
+// Webhooks processes the WEBHOOKS stream through the durable consumer
+// "webhooks", shared by every worker replica: it records each webhook
+// once (by delivery id), writes the connection's log, and runs the
+// account's webhook handler when there is one. Start once, Stop to
+// drain.
+type Webhooks struct {
+	cfg      WebhookConfig
+	store    *store.Store
+	handler  tenantry.WebhookHandler
+	pub      tenantry.Publisher
+	consumer *events.Consumer
+	log      *zap.Logger
+	stopOnce sync.Once
+}
+
+// NewWebhooks returns the webhook processor. handler runs accounts'
+// webhook handlers; nil records webhooks as processed without running
+// anything.
+func NewWebhooks(cfg WebhookConfig, st *store.Store, handler tenantry.WebhookHandler, js jetstream.JetStream,
+	pub tenantry.Publisher, log *zap.Logger) *Webhooks {
+	if cfg.OutageWait <= 0 {
+		cfg.OutageWait = 10 * time.Minute
+	}
+	p := &Webhooks{cfg: cfg, store: st, handler: handler, pub: pub, log: log}
+	cc := cfg.Consumer
+	cc.Stream, cc.Durable, cc.Filter = events.StreamWebhooks, "webhooks", []string{"hook.>"}
+	p.consumer = events.NewConsumer(js, cc, p.handle, log)
+	return p
+}
+
+// Start starts consuming.
+func (p *Webhooks) Start(ctx context.Context) error { return p.consumer.Start(ctx) }
+
+// Stop drains webhooks in flight and returns when they are done. Safe to
+// call twice.
+func (p *Webhooks) Stop() { p.stopOnce.Do(p.consumer.Stop) }
+
+// handle processes one delivery of a webhook. A redelivery, or the same
+// webhook sent twice by its producer, finds the record and does nothing
+// more; a replay or redrive runs a handler that failed for good again.
+func (p *Webhooks) handle(ctx context.Context, m *events.Msg) error {
+	ev, err := webhook.Decode(m.Header, m.Data)
+	if err != nil {
+		return events.Permanent(err)
+	}
+	status := tenantry.WebhookReceived
+	if p.handler == nil {
+		status = tenantry.WebhookProcessed
+	}
+	var rec *tenantry.WebhookEvent
+	err = p.await(ctx, func() (err error) { rec, _, err = p.store.RecordWebhook(ctx, ev, m.Sequence, status); return err })
+	if tenantry.ErrorCode(err) == tenantry.EINVALID {
+		return events.Permanent(err)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case rec.Status == tenantry.WebhookProcessed:
+		return nil
+	case rec.Status == tenantry.WebhookFailed && !events.Replayed(m):
+		return nil // the producer's duplicate of a webhook that failed for good
+	case rec.Status == tenantry.WebhookFailed:
+		if err := p.await(ctx, func() error { _, err := p.store.ReopenWebhook(ctx, rec.ID); return err }); err != nil {
+			return err
+		}
+	}
+	rec.Body, rec.RequestID = ev.Body, ev.RequestID
+	return p.run(ctx, m, rec)
+}
+
+// run runs the account's handler on a recorded webhook and records the
+// outcome. A failure is retried with backoff until the last delivery or
+// a permanent error, which fails the webhook for good, emits
+// webhook.failed and dead-letters the message.
+func (p *Webhooks) run(ctx context.Context, m *events.Msg, ev *tenantry.WebhookEvent) error {
+	var err error
+	if p.handler != nil {
+		err = p.handler.HandleWebhook(ctx, ev)
+	}
+	if err == nil {
+		return p.await(ctx, func() error { _, err := p.store.FinishWebhook(ctx, ev, tenantry.WebhookProcessed, ""); return err })
+	}
+	log := p.log.With(zap.String("webhook_event_id", ev.ID), zap.Int("delivered", m.Delivered), zap.Error(err))
+	reason := tenantry.ErrorMessage(err)
+	if tenantry.ErrorCode(err) == tenantry.EINTERNAL {
+		reason = "internal error; see the worker log for webhook event " + ev.ID
+	}
+	if !events.IsPermanent(err) && !m.Last {
+		log.Warn("webhook handler failed; will retry")
+		if recErr := p.store.RecordWebhookError(ctx, ev.ID, reason); recErr != nil {
+			log.Warn("record webhook error", zap.NamedError("record", recErr))
+		}
+		return err
+	}
+	log.Error("webhook handler failed for good")
+	var msgs []tenantry.Message
+	failErr := p.await(ctx, func() (err error) {
+		msgs, err = p.store.FinishWebhook(ctx, ev, tenantry.WebhookFailed, reason)
+		return err
+	})
+	if failErr != nil {
+		return fmt.Errorf("record webhook failure: %w (after %v)", failErr, err)
+	}
+	if _, sendErr := p.store.Send(ctx, p.pub, msgs...); sendErr != nil {
+		log.Warn("publish after commit failed; the scheduler will re-publish", zap.NamedError("publish", sendErr))
+	}
+	return err
+}
+
+// await runs fn again while Postgres is unreachable, up to OutageWait
+// (see Worker.await).
+func (p *Webhooks) await(ctx context.Context, fn func() error) error {
+	return awaitPostgres(ctx, p.log, p.cfg.OutageWait, fn)
+}
+
+// awaitPostgres runs fn again while it fails only because Postgres is
+// unreachable, up to wait: a database outage is waited out inside the
+// delivery (the consumer's heartbeats keep the message) instead of
+// spending the message's deliveries.
+func awaitPostgres(ctx context.Context, log *zap.Logger, wait time.Duration, fn func() error) error {
+	deadline := time.Now().Add(wait)
+	delay := 100 * time.Millisecond
+	for {
+		err := fn()
+		if !store.IsUnavailable(err) || time.Now().After(deadline) {
+			return err
+		}
+		log.Warn("postgres unavailable; waiting", zap.Duration("retry_in", delay), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
