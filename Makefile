@@ -29,7 +29,7 @@ build: ## the four binaries into ./bin
 
 fuzz: ## run each fuzz target for FUZZTIME (default 20s); found inputs land in the Go build cache
 	@set -e; for t in handlers:FuzzSubaccountBodies handlers:FuzzQueryAndPath handlers:FuzzOAuthCallback \
-		secret:FuzzOpen connectors:FuzzDefinition connectors:FuzzCheckRequestStaysOnHost connectors/egress:FuzzParseAllow; do \
+		syncer:FuzzSyncBodies secret:FuzzOpen connectors:FuzzDefinition connectors:FuzzCheckRequestStaysOnHost connectors/egress:FuzzParseAllow; do \
 		$(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $${FUZZTIME:-20s}; done
 
 clean: ## build outputs only; `make clean-dev` also drops the dev state

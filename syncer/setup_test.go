@@ -56,7 +56,7 @@ streams:
 
 // connectorsFor writes two connectors for p with the streams above: an
 // API-key one (fake_key) and an OAuth2 one (fake_oauth).
-func connectorsFor(t *testing.T, p *fakeprovider.Provider) string {
+func connectorsFor(t testing.TB, p *fakeprovider.Provider) string {
 	t.Helper()
 	dir := t.TempDir()
 	write := func(name, body string) {
@@ -87,7 +87,7 @@ check: {path: /api/me}
 
 // fixture is a running system with a fake provider and an end-customer.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	sys     *tenantrytest.System
 	p       *fakeprovider.Provider
 	token   string // the end-customer's
@@ -97,7 +97,7 @@ type fixture struct {
 
 // setup runs a system whose catalog has the fake connectors, with the
 // egress guard letting loopback through, and provisions an end-customer.
-func setup(t *testing.T, edit func(*node.Config)) *fixture {
+func setup(t testing.TB, edit func(*node.Config)) *fixture {
 	t.Helper()
 	p := fakeprovider.New(t, fakeprovider.Options{})
 	sys := tenantrytest.Start(t, func(c *node.Config) {
@@ -112,7 +112,7 @@ func setup(t *testing.T, edit func(*node.Config)) *fixture {
 }
 
 // newFixture provisions an end-customer on a running system.
-func newFixture(t *testing.T, sys *tenantrytest.System, p *fakeprovider.Provider) *fixture {
+func newFixture(t testing.TB, sys *tenantrytest.System, p *fakeprovider.Provider) *fixture {
 	t.Helper()
 	_, partner := sys.Partner()
 	account, token := sys.Account(partner, "customer")
@@ -229,3 +229,15 @@ func records(n int) []map[string]any {
 }
 
 func num(v any) int64 { return int64(v.(float64)) }
+
+// fuzzFixture is a connection to fuzz the sync request of.
+type fuzzFixture struct {
+	*fixture
+	conn string
+}
+
+func setupFuzz(f *testing.F) fuzzFixture {
+	fx := setup(f, func(c *node.Config) { c.HTTP.RateLimits.Off = true })
+	fx.p.SetRecords(records(3))
+	return fuzzFixture{fixture: fx, conn: fx.connect()}
+}
