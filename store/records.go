@@ -44,7 +44,7 @@ func writeRecords(ctx context.Context, tx pgx.Tx, schema, table, runID string, r
 	if err := execAll(ctx, tx, []string{
 		`CREATE TABLE IF NOT EXISTS ` + t + ` (key text PRIMARY KEY, data jsonb NOT NULL,
 			synced_at timestamptz NOT NULL, changed_at timestamptz NOT NULL, run_id text NOT NULL, deleted_at timestamptz)`,
-		`CREATE TEMP TABLE tenantry_stage (key text, data jsonb) ON COMMIT DROP`,
+		`CREATE TEMP TABLE IF NOT EXISTS tenantry_stage (key text, data jsonb) ON COMMIT DELETE ROWS`,
 	}); err != nil {
 		return 0, 0, fmt.Errorf("prepare %s: %w", t, err)
 	}

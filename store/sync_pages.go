@@ -72,6 +72,13 @@ type SyncPage struct {
 // running.
 func (s *Store) WriteSyncPage(ctx context.Context, p SyncPage) (inserted, updated, deleted int64, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// A page lost in a crash (its commit not yet flushed) is lost with
+		// its checkpoint, and fetched again on resume: nothing acknowledged
+		// depends on it, and the commit of the run's end, synchronous,
+		// flushes every page before it. So pages do not wait for the flush.
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return fmt.Errorf("write page: %w", err)
+		}
 		var pages int64
 		err := tx.QueryRow(ctx, `SELECT st.pages FROM core.sync_run_streams st JOIN core.sync_runs r ON r.id = st.run_id
 			WHERE st.run_id = $1 AND st.stream = $2 AND r.status = 'running' AND st.status IN ('queued', 'running')
