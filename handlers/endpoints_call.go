@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -210,6 +211,9 @@ func (s *Server) writeReply(w http.ResponseWriter, r *http.Request, reply *tenan
 	}
 	switch reply.Outcome {
 	case "":
+		if reply.Status < 200 || reply.Status > 599 { // the worker validated it: not a reply from one
+			return fmt.Errorf("endpoint reply with status %d", reply.Status)
+		}
 		for k, v := range reply.Header {
 			w.Header()[k] = v
 		}

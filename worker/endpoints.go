@@ -164,7 +164,11 @@ func (e *Endpoints) handle(data []byte) *tenantry.EndpointReply {
 		e.log.Error("undecodable endpoint call", zap.Error(err))
 		return &tenantry.EndpointReply{Outcome: tenantry.EndpointUnavailable}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(call.TimeoutMS)*time.Millisecond)
+	timeout := time.Duration(call.TimeoutMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = e.scripts.Pool.Config().Timeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return e.serve(ctx, &call)
 }
