@@ -121,6 +121,9 @@ func (d *DeadLetters) each(ctx context.Context, subject string, from uint64, fn 
 // Get returns dead letter seq with its headers and data. ENOTFOUND if the
 // DLQ has no such message.
 func (d *DeadLetters) Get(ctx context.Context, seq uint64) (*DeadLetter, error) {
+	if seq == 0 { // JetStream refuses it as a bad request; no message has it
+		return nil, tenantry.Errorf(tenantry.ENOTFOUND, "dead letter 0 not found")
+	}
 	s, err := d.js.Stream(ctx, StreamDLQ)
 	if err != nil {
 		return nil, fmt.Errorf("dlq: %w", err)

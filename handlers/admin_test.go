@@ -124,6 +124,8 @@ func TestAdminDLQAndReplay(t *testing.T) {
 	require.EqualValues(t, 2, first["deliveries"])
 	require.Contains(t, first["error"], "bug: unknown event shape")
 	seq := int(first["seq"].(float64))
+	require.Equal(t, 404, sys.Do("GET", "/api/admin/dlq/0", adminToken, nil).Status, "no dead letter has sequence 0")
+	require.Equal(t, 404, sys.Do("POST", "/api/admin/dlq/redrive", adminToken, `{"seqs":[0]}`).Status)
 	shown := sys.Do("GET", "/api/admin/dlq/"+strconv.Itoa(seq), adminToken, nil)
 	require.Equal(t, 200, shown.Status)
 	data, err := base64.StdEncoding.DecodeString(shown.JSON["data"].(string))

@@ -22,7 +22,9 @@ func (s *Server) UseNotifications(sealer *secret.Sealer) { s.notifySealer = seal
 // notificationRoutes are the partner-only notification routes.
 func (s *Server) notificationRoutes(r chi.Router) {
 	r.Use(s.partnerOnly)
-	r.Post("/endpoints", s.wrap(s.idempotent(s.createNotificationEndpoint)))
+	// Not idempotent: the stored response would keep the signing secret
+	// unsealed (as for API keys).
+	r.Post("/endpoints", s.wrap(s.createNotificationEndpoint))
 	r.Get("/endpoints", s.wrap(s.listNotificationEndpoints))
 	r.Get("/endpoints/{id}", s.wrap(s.getNotificationEndpoint))
 	r.Delete("/endpoints/{id}", s.wrap(s.deleteNotificationEndpoint))

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -195,6 +196,17 @@ func TestNotifications(t *testing.T) {
 		require.Equal(t, 204, sys.Do("DELETE", "/api/notifications/endpoints/"+redirectID, partner, nil).Status)
 		require.Len(t, sys.Do("GET", "/api/notifications/endpoints", partner, nil).JSON["items"], 4)
 		require.Equal(t, 404, sys.Do("GET", "/api/notifications/endpoints/"+redirectID, partner, nil).Status)
+	})
+	t.Run("SecretNotKeptForIdempotency", func(t *testing.T) {
+		body := map[string]any{"url": "https://example.com/hook", "events": []string{"sync.failed"}}
+		first := sys.Do("POST", "/api/notifications/endpoints", partner, body, "Idempotency-Key", "notify-1")
+		require.Equal(t, http.StatusCreated, first.Status, string(first.Body))
+		var stored int
+		require.NoError(t, sys.Node.Store.Pool().QueryRow(context.Background(),
+			`SELECT count(*) FROM core.idempotency_keys WHERE position(convert_to($1, 'UTF8') in body) > 0`, first.JSON["secret"]).Scan(&stored))
+		require.Zero(t, stored, "the signing secret is shown once, never stored unsealed")
+		again := sys.Do("POST", "/api/notifications/endpoints", partner, body, "Idempotency-Key", "notify-1")
+		require.NotEqual(t, first.JSON["secret"], again.JSON["secret"], "a repeat is not answered with the stored secret")
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
 		r := sys.Do("POST", "/api/notifications/endpoints", partner, map[string]any{"url": "ftp://x", "events": []string{"server.connected", "sync.exploded"}})

@@ -83,3 +83,28 @@ func TestScheduledScripts(t *testing.T) {
 	require.Zero(t, got.NextRunAt.Minute()%5, "the next cron slot: %v", got.NextRunAt)
 	require.True(t, got.NextRunAt.After(time.Now()))
 }
+
+// TestDeletedAccountScriptsDoNotFire: a deleted (or deleting) account's
+// scheduled scripts stop, HTTP egress and all.
+func TestDeletedAccountScriptsDoNotFire(t *testing.T) {
+	t.Parallel()
+	ctx, st, _, _, p := setup(t)
+	accept(t, st, p.ID, "gone")
+	var account string
+	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT id FROM core.accounts WHERE partner_id = $1`, p.ID).Scan(&account))
+	due := time.Now().Add(-time.Minute)
+	i := &tenantry.Interface{Name: "hourly", RawCode: "x = 1", Schedule: "3600", NextRunAt: &due}
+	require.NoError(t, st.CreateInterface(ctx, tenantry.Caller{PartnerID: p.ID, AccountID: account}, i))
+	_, err := st.Pool().Exec(ctx, `UPDATE core.accounts SET status = 'deprovisioning' WHERE id = $1`, account)
+	require.NoError(t, err)
+	next := func(string, time.Time) *time.Time { n := time.Now().Add(time.Hour); return &n }
+	msgs, err := st.FireDueInterfaces(ctx, time.Now(), next, 10)
+	require.NoError(t, err)
+	require.Empty(t, msgs, "nothing fires for an account being deleted")
+
+	_, err = st.Pool().Exec(ctx, `UPDATE core.accounts SET status = 'active' WHERE id = $1`, account)
+	require.NoError(t, err)
+	msgs, err = st.FireDueInterfaces(ctx, time.Now(), next, 10)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1, "the same script fires for a live account")
+}

@@ -16,6 +16,10 @@ const (
 	FailCPU     = "cpu"     // it used more CPU time than allowed
 	FailOutput  = "output"  // it printed, or returned, more than allowed
 	FailCrash   = "crash"   // its runner died for another reason
+	// FailPlatform: the platform gave up on the run (no runner, an outage
+	// outlasting the job's deliveries); the script may never have run.
+	// The store writes it as a literal (it cannot import this package).
+	FailPlatform = "platform"
 )
 
 // Failure is why a run failed: the script's doing, not the platform's.

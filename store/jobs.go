@@ -75,7 +75,7 @@ func (s *Store) RecordJobError(ctx context.Context, id, msg string) error {
 }
 
 // FailJob marks job id failed with msg, and records the failure on what
-// the job was working on (its subaccount, connection or sync run), in one
+// the job was working on (its subaccount, connection, sync or script run), in one
 // transaction. A job already finished is
 // left as it is. It returns the job.failed event to publish.
 func (s *Store) FailJob(ctx context.Context, id, msg string) ([]tenantry.Message, error) {
@@ -86,6 +86,8 @@ func (s *Store) FailJob(ctx context.Context, id, msg string) ([]tenantry.Message
 			rollback = rollbackConnection
 		case j.Kind == tenantry.KindSync:
 			rollback = failSyncRun
+		case j.Kind == tenantry.KindScriptRun:
+			rollback = failScriptRun
 		}
 		msgs, err := rollback(ctx, tx, j, msg)
 		if err != nil {

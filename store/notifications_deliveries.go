@@ -90,8 +90,9 @@ type DeliveryOutcome struct {
 }
 
 // RecordDelivery records the outcome of an attempt at delivery d, in one
-// transaction: the attempt, the delivery's new state, and when asked, the
-// endpoint disabled.
+// transaction: the attempt, the delivery's new state (unless d's claim
+// was lost: then only the attempt), and when asked, the endpoint
+// disabled.
 func (s *Store) RecordDelivery(ctx context.Context, d *DueDelivery, o DeliveryOutcome) error {
 	var next *time.Time
 	if o.Status == tenantry.DeliveryPending {
@@ -104,9 +105,13 @@ func (s *Store) RecordDelivery(ctx context.Context, d *DueDelivery, o DeliveryOu
 		b.Queue(`INSERT INTO core.notification_attempts (delivery_id, status_code, error, duration_ms) VALUES ($1, $2, $3, $4)`,
 			d.ID, a.StatusCode, CleanText(a.Error, 500), a.DurationMS)
 	}
+	// Only while the claim holds (next_attempt_at is still the lease this
+	// worker took): a delivery claimed again after its lease ran out, or
+	// retried by hand meanwhile, is someone else's to record.
 	b.Queue(`UPDATE core.notification_deliveries SET status = $2, next_attempt_at = $3, attempts = attempts + $4,
-		last_status = CASE WHEN $4 = 1 THEN $5 ELSE last_status END, last_error = $6, updated_at = now() WHERE id = $1`,
-		d.ID, o.Status, next, sent, code, CleanText(o.Error, 500))
+		last_status = CASE WHEN $4 = 1 THEN $5 ELSE last_status END, last_error = $6, updated_at = now()
+		WHERE id = $1 AND next_attempt_at IS NOT DISTINCT FROM $7`,
+		d.ID, o.Status, next, sent, code, CleanText(o.Error, 500), d.NextAttemptAt)
 	if o.Disable {
 		b.Queue(`UPDATE core.notification_endpoints SET status = 'disabled', status_reason = $2, updated_at = now()
 			WHERE id = $1`, d.EndpointID, CleanText(o.Error, 500))

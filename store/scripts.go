@@ -88,10 +88,11 @@ type ScriptWork struct {
 func (s *Store) StartScriptRun(ctx context.Context, jobID string) (*ScriptWork, error) {
 	w := &ScriptWork{}
 	err := s.pool.QueryRow(ctx, `UPDATE core.script_runs r SET status = 'running', started_at = coalesce(r.started_at, now())
-		FROM core.interfaces i WHERE r.job_id = $1 AND i.id = r.interface_id AND i.deleted_at IS NULL
+		FROM core.interfaces i, core.accounts a WHERE r.job_id = $1 AND i.id = r.interface_id AND i.deleted_at IS NULL
+			AND a.id = r.account_id AND a.deleted_at IS NULL AND a.status IN ('provisioning', 'active')
 		RETURNING r.id, r.account_id, i.raw_code`, jobID).Scan(&w.RunID, &w.AccountID, &w.Code)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, tenantry.Errorf(tenantry.ENOTFOUND, "the interface of this run was deleted")
+		return nil, tenantry.Errorf(tenantry.ENOTFOUND, "the interface of this run, or its account, was deleted")
 	}
 	if err != nil {
 		return nil, translate(err, "script run")
@@ -130,6 +131,15 @@ func (s *Store) FinishScriptRun(ctx context.Context, jobID string, o RunOutcome)
 		return nil, translate(err, "script run")
 	})
 	return err
+}
+
+// failScriptRun is FailJob's effect on a script job: its run fails with
+// reason, as a platform error (the script may never have run).
+func failScriptRun(ctx context.Context, tx pgx.Tx, j *tenantry.Job, reason string) ([]tenantry.Message, error) {
+	_, err := tx.Exec(ctx, `UPDATE core.script_runs SET status = 'failed', error = $2, finished_at = now()
+		WHERE job_id = $1 AND status IN ('queued', 'running')`,
+		j.ID, &tenantry.RunError{Kind: "platform", Message: CleanText(reason, 300)})
+	return nil, translate(err, "script run")
 }
 
 // FailScriptRun records a run that could not happen (its interface was

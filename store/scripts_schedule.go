@@ -27,8 +27,10 @@ func (s *Store) FireDueInterfaces(ctx context.Context, now time.Time, next func(
 	limit int) ([]tenantry.Message, error) {
 	var msgs []tenantry.Message
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, partner_id, account_id, schedule, next_run_at FROM core.interfaces
-			WHERE deleted_at IS NULL AND next_run_at <= $1 ORDER BY next_run_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+		// Only a live account's scripts run: a deleted one's stay unscheduled.
+		rows, err := tx.Query(ctx, `SELECT i.id, i.partner_id, i.account_id, i.schedule, i.next_run_at FROM core.interfaces i
+			JOIN core.accounts a ON a.id = i.account_id AND a.deleted_at IS NULL AND a.status IN ('provisioning', 'active')
+			WHERE i.deleted_at IS NULL AND i.next_run_at <= $1 ORDER BY i.next_run_at LIMIT $2 FOR UPDATE OF i SKIP LOCKED`, now, limit)
 		if err != nil {
 			return fmt.Errorf("due interfaces: %w", err)
 		}

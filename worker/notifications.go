@@ -165,9 +165,11 @@ func (n *Notifier) deliverDue() int {
 		case <-ctx.Done():
 		}
 	}()
-	// The lease outlives every attempt of the batch, so no other worker
-	// sends them meanwhile; a worker that dies leaves them due after it.
-	due, err := n.store.ClaimDeliveries(ctx, n.cfg.Batch, 2*n.cfg.Timeout+time.Minute)
+	// The lease outlives every attempt of the batch (Concurrency at a
+	// time, each within Timeout), so no other worker sends them meanwhile;
+	// a worker that dies leaves them due after it.
+	rounds := (n.cfg.Batch + n.cfg.Concurrency - 1) / n.cfg.Concurrency
+	due, err := n.store.ClaimDeliveries(ctx, n.cfg.Batch, time.Duration(rounds)*n.cfg.Timeout+time.Minute)
 	if err != nil {
 		n.log.Warn("claim notification deliveries", zap.Error(err))
 		return 0

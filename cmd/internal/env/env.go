@@ -91,7 +91,7 @@ func Settings(cfg node.Config) (node.Config, error) {
 	cfg.Connections.PublicURL = os.Getenv("TENANTRY_PUBLIC_URL")
 	cfg.ConnectorsDir = os.Getenv("TENANTRY_CONNECTORS_DIR")
 	cfg.Connections.OAuthClients = OAuthClients()
-	cfg.Webhooks.AdminTokens = strings.FieldsFunc(os.Getenv("TENANTRY_ADMIN_TOKEN"), func(r rune) bool { return r == ',' })
+	cfg.Webhooks.AdminTokens = strings.FieldsFunc(os.Getenv("TENANTRY_ADMIN_TOKEN"), func(r rune) bool { return r == ',' || r == ' ' })
 	var err error
 	if cfg.EgressAllow, err = egress.ParseAllow(os.Getenv("TENANTRY_EGRESS_ALLOW")); err != nil {
 		return cfg, fmt.Errorf("TENANTRY_EGRESS_ALLOW: %s", tenantry.ErrorMessage(err))
