@@ -15,10 +15,10 @@ import (
 	"github.com/tenantry/tenantry/store"
 )
 
-// Close stops the node, the fake API and nats-server and drops the bench
-// database and every role the run created (roles are cluster-wide and
-// outlive the database). Safe on a partly set-up bench, and to call
-// twice.
+// Close stops the node, the fake API, the bare handler and nats-server
+// and drops the bench database and every role the run created (roles
+// are cluster-wide and outlive the database). Safe on a partly set-up
+// bench, and to call twice.
 func (b *bench) Close() error {
 	if b.closed {
 		return nil
@@ -38,6 +38,9 @@ func (b *bench) Close() error {
 	}
 	if b.src != nil {
 		err = errors.Join(err, b.src.Close())
+	}
+	if b.bare != nil {
+		err = errors.Join(err, b.bare.Close())
 	}
 	if b.ns != nil {
 		b.ns.Shutdown()

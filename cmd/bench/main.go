@@ -6,6 +6,10 @@
 // DDL) and POST /api/servers with secret_store connections (the same
 // pipeline without DDL), and times syncs from a fake paginated API on
 // loopback into Postgres next to a raw pgx CopyFrom of the same rows. It
+// also drives webhook ingress next to a bare net/http handler and raw
+// JetStream publishes, times a replay of webhooks through the processing
+// path next to a raw ordered consumer, and calls published endpoints
+// (a trivial and a realistic handler) next to the bare handler. It
 // removes everything it created when done.
 // `make bench` runs it and writes docs/BENCHMARKS.md, which explains what
 // each figure means.
@@ -37,6 +41,11 @@ type config struct {
 	WorkerConc   int           // the worker's concurrent jobs (product default 8)
 	PoolMaxConns int           // the node's pgx pool size; 0 keeps the product default
 	SyncRows     int           // rows the fake API serves, in pages of syncPageSize
+	IngressConc  int           // webhook ingress clients, each on a keep-alive connection of its own
+	IngressDur   time.Duration // each webhook ingress run (its baselines run BaselineDur)
+	ReplayMsgs   int           // webhooks each replay re-runs and the raw ordered consumer reads
+	EndpointConc int           // published-endpoint clients
+	EndpointDur  time.Duration // each published-endpoint run (the bare handler runs BaselineDur)
 	Out          string        // markdown file to write below the marker
 	CPUProfile   string        // write a CPU profile of the rounds here
 }
@@ -54,6 +63,11 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.WorkerConc, "worker-concurrency", 8, "jobs the worker runs at once (TENANTRY_WORKER_CONCURRENCY)")
 	fs.IntVar(&c.PoolMaxConns, "pool-max-conns", 0, "the node's Postgres pool size; 0 keeps the product default (store.DefaultMaxConns)")
 	fs.IntVar(&c.SyncRows, "sync-rows", 50_000, "rows each sync reads from the fake API (1000 a page) and each CopyFrom baseline writes")
+	fs.IntVar(&c.IngressConc, "ingress-c", 64, "concurrent webhook ingress clients, each on a keep-alive connection of its own")
+	fs.DurationVar(&c.IngressDur, "ingress-duration", 5*time.Second, "length of each webhook ingress run")
+	fs.IntVar(&c.ReplayMsgs, "replay-msgs", 20_000, "webhooks each replay re-runs and the raw ordered consumer reads")
+	fs.IntVar(&c.EndpointConc, "endpoint-c", 16, "concurrent published-endpoint clients")
+	fs.DurationVar(&c.EndpointDur, "endpoint-duration", 5*time.Second, "length of each published-endpoint run")
 	fs.StringVar(&c.Out, "out", "", "write the results into this markdown file, below "+marker)
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole process during the rounds to this file")
 	if err := fs.Parse(args); err != nil {
@@ -69,6 +83,10 @@ func (c config) validate() error {
 		return errors.New("-c, -rounds, -worker-concurrency and -sync-rows must be at least 1")
 	case c.Duration <= 0 && c.Requests <= 0, c.BaselineDur <= 0, c.Timeout <= 0:
 		return errors.New("-duration (or -n), -baseline-duration and -timeout must be positive")
+	case c.IngressConc < 1 || c.ReplayMsgs < 1 || c.EndpointConc < 1:
+		return errors.New("-ingress-c, -replay-msgs and -endpoint-c must be at least 1")
+	case c.IngressDur <= 0 || c.EndpointDur <= 0:
+		return errors.New("-ingress-duration and -endpoint-duration must be positive")
 	}
 	return nil
 }

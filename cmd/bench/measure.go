@@ -24,7 +24,10 @@ type round struct {
 
 	JS, PG, DDL stat // raw baselines, closed loop at -c
 
-	Sync syncRound
+	Sync     syncRound
+	Ingress  ingressRound
+	Replay   replayRound
+	Endpoint endpointRound
 }
 
 // syncRound is one round's syncs and their baselines, each the time to
@@ -72,6 +75,12 @@ func (b *bench) measure(ctx context.Context) ([]round, error) {
 		if _, err := b.measureSync(ctx); err != nil {
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
+		if _, err := b.measureIngress(ctx, b.cfg.Warmup, b.cfg.Warmup); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
+		if _, err := b.measureEndpoints(ctx, b.cfg.Warmup, b.cfg.Warmup); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
 	}
 	stop, err := startProfile(b.cfg.CPUProfile)
 	if err != nil {
@@ -110,7 +119,8 @@ func (b *bench) phases() []phase {
 
 // round measures the subaccount path, then the connection path in a
 // subaccount of its own made for the round (not timed), then the
-// baselines, then the syncs and theirs.
+// baselines, then the syncs and theirs, then webhook ingress, replay and
+// published endpoints, each with its own.
 func (b *bench) round(ctx context.Context) (r round, err error) {
 	hot := budget{d: b.cfg.Duration, n: b.cfg.Requests}
 	res, err := b.runClosed(ctx, "subaccounts, closed loop", hot, b.hot.create)
@@ -154,7 +164,16 @@ func (b *bench) round(ctx context.Context) (r round, err error) {
 	if err := b.base.dropRoles(ctx); err != nil {
 		return r, err
 	}
-	r.Sync, err = b.measureSync(ctx)
+	if r.Sync, err = b.measureSync(ctx); err != nil {
+		return r, err
+	}
+	if r.Ingress, err = b.measureIngress(ctx, b.cfg.IngressDur, b.cfg.BaselineDur); err != nil {
+		return r, err
+	}
+	if r.Replay, err = b.measureReplay(ctx); err != nil {
+		return r, err
+	}
+	r.Endpoint, err = b.measureEndpoints(ctx, b.cfg.EndpointDur, b.cfg.BaselineDur)
 	return r, err
 }
 
@@ -210,11 +229,11 @@ func (b *bench) check(ctx context.Context, name string, res result) (result, err
 func (r round) summary() string {
 	return fmt.Sprintf("subaccounts e2e %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s; "+
 		"connections e2e %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s; "+
-		"js p50 %s; pg p50 %s; ddl p50 %s; %s",
+		"js p50 %s; pg p50 %s; ddl p50 %s; %s; %s; %s; %s",
 		rate(r.E2E.Rate), ms(r.E2E.P50), ms(r.E2E.P99), rate(r.PacedRate), ms(r.PacedE2E.P50), ms(r.PacedE2E.P99),
 		rate(r.ConnE2E.Rate), ms(r.ConnE2E.P50), ms(r.ConnE2E.P99), rate(r.ConnPacedRate), ms(r.ConnPacedE2E.P50), ms(r.ConnPacedE2E.P99),
 		rate(r.PacedRate), ms(r.ConnAtSubRate.P50), ms(r.ConnAtSubRate.P99),
-		ms(r.JS.P50), ms(r.PG.P50), ms(r.DDL.P50), r.Sync.summary())
+		ms(r.JS.P50), ms(r.PG.P50), ms(r.DDL.P50), r.Sync.summary(), r.Ingress.summary(), r.Replay.summary(), r.Endpoint.summary())
 }
 
 func (s syncRound) summary() string {

@@ -80,8 +80,10 @@ func render(cfg config, m machine, rounds []round) string {
 	fmt.Fprintf(&w, "- Machine: %s, %d CPUs (%s), %s\n", m.Platform, m.CPUs, m.CPUModel, m.Go)
 	fmt.Fprintf(&w, "- Servers: %s (synchronous_commit=%s), %s\n", m.Postgres, m.SyncWrite, m.NATS)
 	fmt.Fprintf(&w, "- Node: api + worker + scheduler in-process; worker concurrency %d; Postgres pool %s\n", cfg.WorkerConc, m.NodePool)
-	fmt.Fprintf(&w, "- Load: %d concurrent clients; hot-path runs of %s, baselines of %s; syncs of %d rows; %d rounds\n\n",
+	fmt.Fprintf(&w, "- Load: %d concurrent clients; hot-path runs of %s, baselines of %s; syncs of %d rows; %d rounds\n",
 		cfg.Concurrency, hotLength(cfg), cfg.BaselineDur, cfg.SyncRows, len(rounds))
+	fmt.Fprintf(&w, "- Webhooks and endpoints: ingress %d clients for %s; replays of %d webhooks; endpoints %d clients for %s\n\n",
+		cfg.IngressConc, cfg.IngressDur, cfg.ReplayMsgs, cfg.EndpointConc, cfg.EndpointDur)
 	med := func(get func(*round) *stat) stat { return medianStat(rounds, get) }
 	paced := median(roundValues(rounds, func(r round) float64 { return r.PacedRate }))
 	connPaced := median(roundValues(rounds, func(r round) float64 { return r.ConnPacedRate }))
@@ -105,6 +107,9 @@ func render(cfg config, m machine, rounds []round) string {
 	}
 	writeTarget(&w, cfg, rounds)
 	writeSync(&w, m, rounds)
+	writeIngress(&w, cfg, rounds)
+	writeReplay(&w, rounds)
+	writeEndpoints(&w, cfg, rounds)
 	writeRounds(&w, cfg, m, rounds)
 	return w.String()
 }
@@ -172,6 +177,9 @@ func writeRounds(w *strings.Builder, cfg config, m machine, rounds []round) {
 	}
 	w.WriteString("\n")
 	writeSyncRounds(w, rounds)
+	writeIngressRounds(w, cfg, rounds)
+	writeReplayRounds(w, rounds)
+	writeEndpointRounds(w, cfg, rounds)
 }
 
 func hotLength(cfg config) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/tenantry/tenantry"
@@ -25,31 +26,39 @@ import (
 
 // bench is everything one benchmark run starts, and owns until Close.
 type bench struct {
-	cfg    config
-	log    *zap.Logger
-	stamp  string // unique per run: database, external ids and role names
-	dbURL  string
-	dir    string // nats-server storage
-	ns     *server.Server
-	node   *node.Node
-	pool   *pgxpool.Pool // the baselines' and the bench's own queries
-	nc     *nats.Conn    // completions and the JetStream baseline
-	hot    *hotPath      // POST /api/subaccount: the pipeline with the tenant DDL
-	conn   *hotPath      // POST /api/servers (secret_store): the same pipeline without it
-	base   *baselines
-	src    *syncSource    // the fake API the syncs read
-	sync   *syncPath      // POST /api/server/{id}/sync
-	raw    *syncBaselines // the same rows, without the sync
-	info   machine
-	closed bool
+	cfg       config
+	log       *zap.Logger
+	stamp     string // unique per run: database, external ids and role names
+	dbURL     string
+	dir       string // nats-server storage
+	ns        *server.Server
+	node      *node.Node
+	pool      *pgxpool.Pool       // the baselines' and the bench's own queries
+	nc        *nats.Conn          // completions and the JetStream baseline
+	js        jetstream.JetStream // the raw ingress publishes and the replays
+	hot       *hotPath            // POST /api/subaccount: the pipeline with the tenant DDL
+	conn      *hotPath            // POST /api/servers (secret_store): the same pipeline without it
+	base      *baselines
+	src       *syncSource    // the fake API the syncs read
+	sync      *syncPath      // POST /api/server/{id}/sync
+	raw       *syncBaselines // the same rows, without the sync
+	load      *http.Client   // keep-alive connections of the ingress, endpoint and bare-handler runs
+	bare      *bareServer    // a net/http handler with nothing of tenantry's in it
+	hooks     *ingressBench  // webhook ingress and its baselines
+	replay    *replayBench
+	endpoints *endpointBench // published endpoints
+	info      machine
+	closed    bool
 }
 
 // setup creates a fresh database, an embedded nats-server, the fake API
-// the syncs read, a full node, a partner with a non-expiring token, and
-// the baselines.
+// the syncs read, a full node, a partner with a non-expiring token, the
+// baselines, and the subaccounts, webhook URLs and endpoints of the
+// ingress, replay and endpoint runs.
 func setup(ctx context.Context, cfg config, log *zap.Logger) (*bench, error) {
 	b := &bench{cfg: cfg, log: log, stamp: time.Now().UTC().Format("20060102_150405")}
-	for _, step := range []func(context.Context) error{b.createDatabase, b.startNATS, b.startSource, b.startNode, b.connect, b.prepare} {
+	for _, step := range []func(context.Context) error{b.createDatabase, b.startNATS, b.startSource, b.startNode, b.connect, b.prepare,
+		b.prepareIngress, b.prepareReplay, b.prepareEndpoints} {
 		if err := step(ctx); err != nil {
 			if cerr := b.Close(); cerr != nil {
 				err = fmt.Errorf("%w (and cleanup: %v)", err, cerr)
@@ -143,7 +152,7 @@ func (b *bench) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.nc = nc
+	b.nc, b.js = nc, js
 	done, err := subscribe(nc)
 	if err != nil {
 		return err

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ingressGoal is the project's goal for webhook ingress: this share of
+// the rate of raw concurrent JetStream publishes of the same message.
+const ingressGoal = 0.5
+
+func ingressFigures(cfg config) []measurement {
+	return []measurement{
+		{fmt.Sprintf("**POST /hooks/account/{token} → 202** (webhook ingress, %d clients)", cfg.IngressConc),
+			func(r *round) *stat { return &r.Ingress.Hook }},
+		{"bare net/http handler → 202 (same client, its own loopback listener)", func(r *round) *stat { return &r.Ingress.Bare }},
+		{fmt.Sprintf("raw JetStream publish of the same message (sync, Nats-Msg-Id, %d publishers)", cfg.IngressConc),
+			func(r *round) *stat { return &r.Ingress.JS }},
+	}
+}
+
+// writeIngress is webhook ingress next to its baselines, medians across
+// rounds, and the goal.
+func writeIngress(w *strings.Builder, cfg config, rounds []round) {
+	figs := ingressFigures(cfg)
+	fmt.Fprintf(w, "\n### Webhook ingress next to a bare handler and raw JetStream publishes (medians)\n\n"+
+		"%d clients in a closed loop, each on a keep-alive connection of its own, send a %d-byte JSON body with a "+
+		"webhook-id of its own: for %s to the account's webhook URL, for %s to each baseline. "+
+		"*share* is the throughput's share of the raw JetStream publishes'.\n\n",
+		cfg.IngressConc, ingressBodySize, cfg.IngressDur, cfg.BaselineDur)
+	writeStats(w, rounds, figs, figs[2].get)
+	drain := median(roundValues(rounds, func(r round) float64 { return float64(r.Ingress.Drain) }))
+	fmt.Fprintf(w, "\nThe worker recorded every webhook answered 202 once, as processed; it was done %s after the load "+
+		"stopped (median).\n", secs(time.Duration(drain)))
+	hook, js := medianStat(rounds, figs[0].get), medianStat(rounds, figs[2].get)
+	fmt.Fprintf(w, "\nGoal: webhook ingress req/s ≥ %s of the raw concurrent JetStream publish rate. Measured (medians of rounds): "+
+		"%s/s of %s/s, %s — %s.\n", percent(ingressGoal, 1), rate(hook.Rate), rate(js.Rate), percent(hook.Rate, js.Rate),
+		metOrNot(hook.Rate >= ingressGoal*js.Rate))
+}
+
+// writeIngressRounds is webhook ingress in every round.
+func writeIngressRounds(w *strings.Builder, cfg config, rounds []round) {
+	writeStatRounds(w, "Webhook ingress", rounds, ingressFigures(cfg))
+	w.WriteString("| the worker done processing the webhook run, after the load stopped |")
+	for _, r := range rounds {
+		fmt.Fprintf(w, " %s |", secs(r.Ingress.Drain))
+	}
+	w.WriteString("\n")
+}
+
+// writeStats is a table of figs, medians across rounds, each with its
+// throughput's share of ref's.
+func writeStats(w *strings.Builder, rounds []round, figs []measurement, ref func(*round) *stat) {
+	base := medianStat(rounds, ref).Rate
+	w.WriteString("| measurement | p50 | p99 | req/s | share | completed | errors |\n|---|--:|--:|--:|--:|--:|--:|\n")
+	for _, f := range figs {
+		s := medianStat(rounds, f.get)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d | %d |\n", f.name, ms(s.P50), ms(s.P99), rate(s.Rate),
+			percent(s.Rate, base), s.N, s.Errors)
+	}
+}
+
+// writeStatRounds is figs in every round: p50 / p99, throughput.
+func writeStatRounds(w *strings.Builder, title string, rounds []round, figs []measurement) {
+	fmt.Fprintf(w, "\n%s, each cell: p50 / p99, throughput.\n\n| measurement |", title)
+	for i := range rounds {
+		fmt.Fprintf(w, " round %d |", i+1)
+	}
+	w.WriteString("\n|---|" + strings.Repeat("--:|", len(rounds)) + "\n")
+	for _, f := range figs {
+		w.WriteString("| " + f.name + " |")
+		for i := range rounds {
+			s := f.get(&rounds[i])
+			fmt.Fprintf(w, " %s / %s, %s/s%s |", ms(s.P50), ms(s.P99), rate(s.Rate), errNote(s.Errors))
+		}
+		w.WriteString("\n")
+	}
+}
