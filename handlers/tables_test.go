@@ -180,3 +180,30 @@ func TestTenantLoginMadeOnce(t *testing.T) {
 	}
 	require.Equal(t, 1, count())
 }
+
+// TestTenantConnectionReuse: a tenant's SQL connection is reused for its
+// next queries, and what a query does to its session does not outlive
+// it: settings are reset, the guards are set again each time.
+func TestTenantConnectionReuse(t *testing.T) {
+	t.Parallel()
+	sys, token, schema := tablesSetup(t)
+	query := func(name, q string) tenantrytest.Response {
+		t.Helper()
+		r := sys.Do("POST", "/api/table", token, map[string]any{"name": name, "query": q})
+		require.Equal(t, 201, r.Status, string(r.Body))
+		return sys.Do("GET", "/api/table/"+r.JSON["id"].(string)+"/rows", token, nil)
+	}
+	first := query("pid", "SELECT pg_backend_pid() AS pid")
+	require.Equal(t, 200, first.Status, string(first.Body))
+	require.Equal(t, first.JSON["rows"], query("pid again", "SELECT pg_backend_pid() AS pid").JSON["rows"],
+		"the same logged-in connection serves the next query")
+
+	settings := "SELECT current_setting('search_path') AS sp, current_setting('work_mem') AS wm, current_setting('statement_timeout') AS st"
+	before := query("settings before", settings)
+	require.Equal(t, `"`+schema+`"`, before.JSON["rows"].([]any)[0].([]any)[0])
+	set := query("loosen", "SELECT set_config('statement_timeout', '0', false) AS a, set_config('search_path', 'public', false) AS b, set_config('work_mem', '1GB', false) AS c")
+	require.Equal(t, 200, set.Status, string(set.Body))
+	require.Equal(t, before.JSON["rows"], query("settings after", settings).JSON["rows"], "session settings reset")
+	slow := query("slow", "SELECT pg_sleep(3)")
+	require.Equal(t, 400, slow.Status, "the statement timeout still holds: %s", slow.Body)
+}

@@ -331,6 +331,9 @@ func (n *Node) stop() {
 	if n.nc != nil {
 		n.nc.Close()
 	}
+	if n.warehouse != nil {
+		n.warehouse.Close()
+	}
 	if n.Store != nil {
 		n.Store.Close()
 	}

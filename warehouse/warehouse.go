@@ -36,6 +36,7 @@ type Warehouse struct {
 	store   *store.Store
 	sealer  *secret.Sealer
 	timeout time.Duration
+	conns   connCache
 }
 
 // New returns a warehouse whose queries stop after timeout (default 5s).
@@ -112,11 +113,15 @@ func (w *Warehouse) run(ctx context.Context, accountID, query string, sqlLimit i
 	// backstop for work Postgres does not interrupt (XML parsing).
 	ctx, cancel := context.WithTimeout(ctx, w.timeout+2*time.Second)
 	defer cancel()
+	if err := w.conns.acquire(ctx, accountID); err != nil {
+		return nil, queryError(err)
+	}
+	defer w.conns.release(accountID)
 	conn, schema, err := w.connect(ctx, accountID)
 	if err != nil {
-		return nil, err
+		return nil, queryError(err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer w.conns.put(context.WithoutCancel(ctx), accountID, schema, conn)
 	out, err := w.read(ctx, conn, schema, query, sqlLimit)
 	if err != nil {
 		return nil, queryError(err)
@@ -176,8 +181,16 @@ func collect(rows pgx.Rows) (*tenantry.Rows, error) {
 	return out, rows.Err()
 }
 
-// connect logs in as the account's SQL login role.
+// Close closes the idle tenant connections; queries still running close
+// theirs when they end. The Warehouse stays usable (without reuse).
+func (w *Warehouse) Close() { w.conns.close() }
+
+// connect returns a connection logged in as the account's SQL login
+// role: an idle one if there is one, else a new one.
 func (w *Warehouse) connect(ctx context.Context, accountID string) (*pgx.Conn, string, error) {
+	if conn, schema := w.conns.get(accountID); conn != nil {
+		return conn, schema, nil
+	}
 	schema, sealed, err := w.store.EnsureTenantLogin(ctx, accountID, func() (store.TenantLogin, error) { return w.newLogin(accountID) })
 	if err != nil {
 		return nil, "", err
