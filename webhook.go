@@ -40,8 +40,14 @@ type WebhookEvent struct {
 	Attempts     int         `json:"attempts"`
 	ReceivedAt   time.Time   `json:"received_at"`
 	ProcessedAt  *time.Time  `json:"processed_at"`
+	RunID        string      `json:"run_id"` // the latest run of the account's handler script; "" when none ran
 	RequestID    string      `json:"-"`
+	StreamSeq    uint64      `json:"-"` // the WEBHOOKS message that owns the handler's runs (see worker.Webhooks)
 }
+
+// TriggerWebhook is the trigger of a script run made by the account's
+// webhook handler for an inbound webhook.
+const TriggerWebhook = "webhook"
 
 // WebhookFilter narrows a listing of webhook events; zero fields match
 // everything.
@@ -53,14 +59,14 @@ type WebhookFilter struct {
 	Page
 }
 
-// WebhookHandler runs an account's webhook handler (a script of kind
-// webhook handler) on a recorded event; it is the seam the scripts
-// package plugs into. It returns nil when the account has no handler.
-// Its error decides the delivery's fate as a consumer handler's does
-// (wrap with events.Permanent for no retry). It may run more than once
-// for one event (a redelivery after a crash, a replay of a failed
-// event), so handlers must tolerate that. It must be safe for
-// concurrent use.
+// WebhookHandler runs an account's webhook handler (the handler(request)
+// of the interface the account configured) on a recorded event; the
+// worker's script handler implements it. It returns nil when the
+// account has no handler. Its error decides the delivery's fate as a
+// consumer handler's does (wrap with events.Permanent for no retry). It
+// may run more than once for one event (a redelivery after a crash, a
+// replay of a failed event), so handlers must tolerate that. It must be
+// safe for concurrent use.
 type WebhookHandler interface {
 	HandleWebhook(ctx context.Context, ev *WebhookEvent) error
 }

@@ -133,6 +133,8 @@ func (s *Server) Router() http.Handler {
 	r.Handle("/metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}))
 	r.Get(connections.CallbackPath, s.oauthCallback)
 	r.Get("/embed.js", web.Embed)
+	r.Get("/openapi.json", web.OpenAPI)
+	r.Get("/docs", web.Reference)
 	if s.cfg.Demo {
 		r.Get("/demo", web.Demo)
 		r.Get("/demo.js", web.DemoScript)
@@ -208,6 +210,7 @@ func (s *Server) Router() http.Handler {
 		r.Get("/server/{id}/logs", s.wrap(s.serverLogs))
 		if s.hooks != nil {
 			r.Get("/webhooks", s.wrap(s.getWebhooks))
+			r.Put("/webhooks", s.wrap(s.putWebhookHandler))
 			r.Post("/webhooks/rotate", s.wrap(s.rotateWebhookURL))
 			r.Get("/webhooks/events", s.wrap(s.listWebhookEvents))
 			r.Get("/webhooks/events/{id}", s.wrap(s.getWebhookEvent))

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tenantry/tenantry"
+	"github.com/tenantry/tenantry/script"
 	"github.com/tenantry/tenantry/webhook"
 )
 
@@ -81,11 +82,13 @@ func (s *Server) webhookAccount(r *http.Request, named string) (partnerID, accou
 }
 
 // webhooksResponse is an account's webhook URLs: its own, and one per
-// connection whose connector takes webhooks.
+// connection whose connector takes webhooks; and the interface whose
+// handler(request) runs for each webhook (null: none).
 type webhooksResponse struct {
 	AccountID string `json:"subaccount_id"`
 	*webhook.AccountURL
-	Servers []serverWebhook `json:"servers"`
+	HandlerInterfaceID *string         `json:"handler_interface_id"`
+	Servers            []serverWebhook `json:"servers"`
 }
 
 type serverWebhook struct {
@@ -112,6 +115,13 @@ func (s *Server) getWebhooks(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) writeWebhooks(w http.ResponseWriter, r *http.Request, pid, aid string, u *webhook.AccountURL, status int) error {
 	resp := webhooksResponse{AccountID: aid, AccountURL: u, Servers: []serverWebhook{}}
+	handler, err := s.store.WebhookHandlerID(r.Context(), aid)
+	if err != nil {
+		return err
+	}
+	if handler != "" {
+		resp.HandlerInterfaceID = &handler
+	}
 	scope := tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: pid, AccountID: aid}
 	for page := (tenantry.Page{Limit: maxLimit}); ; {
 		conns, next, err := s.store.Connections(r.Context(), scope, page)
@@ -129,6 +139,55 @@ func (s *Server) writeWebhooks(w http.ResponseWriter, r *http.Request, pid, aid 
 		}
 		page.Cursor = next
 	}
+}
+
+// putWebhookHandler sets the interface whose handler(request) runs for
+// each of the account's webhooks; body {"subaccount_id",
+// "handler_interface_id"}, null (or absent) to run none. 200 with the
+// account's webhooks; 400 naming handler_interface_id for an interface
+// that is not the account's or defines no handler.
+func (s *Server) putWebhookHandler(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		AccountID          string  `json:"subaccount_id"`
+		HandlerInterfaceID *string `json:"handler_interface_id"`
+	}
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &body); err != nil {
+		return err
+	}
+	pid, aid, err := s.webhookAccount(r, body.AccountID)
+	if err != nil {
+		return err
+	}
+	id := deref(body.HandlerInterfaceID)
+	if id != "" {
+		if err := s.checkWebhookHandler(r, pid, aid, id); err != nil {
+			return err
+		}
+	}
+	if err := s.store.SetWebhookHandler(r.Context(), pid, aid, id); err != nil {
+		return err
+	}
+	u, err := s.hooks.AccountURL(r.Context(), pid, aid)
+	if err != nil {
+		return err
+	}
+	return s.writeWebhooks(w, r, pid, aid, u, http.StatusOK)
+}
+
+// checkWebhookHandler refuses an interface that is not account aid's or
+// defines no handler(request), naming handler_interface_id.
+func (s *Server) checkWebhookHandler(r *http.Request, pid, aid, id string) error {
+	i, err := s.store.Interface(r.Context(), tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: pid, AccountID: aid}, id)
+	if tenantry.ErrorCode(err) == tenantry.ENOTFOUND {
+		return tenantry.Invalid(tenantry.FieldError{Field: "handler_interface_id", Message: "is not an interface of this account"})
+	}
+	if err != nil {
+		return err
+	}
+	if p, err := script.Compile(i.RawCode); err == nil && !p.HasHandler {
+		return tenantry.Invalid(tenantry.FieldError{Field: "handler_interface_id", Message: "the interface defines no handler(request) function"})
+	}
+	return nil
 }
 
 // rotateWebhookURL gives the account a new URL; body (optional)

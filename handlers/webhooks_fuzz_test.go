@@ -12,8 +12,8 @@ import (
 )
 
 // FuzzWebhookBodies sends arbitrary JSON bodies to the webhook,
-// notification and admin routes that take one: never a 500, and every
-// error is a problem document. Seeds live in
+// notification and admin routes that take one (POST, and PUT
+// /api/webhooks): never a 500, and every error is a problem document. Seeds live in
 // testdata/fuzz/FuzzWebhookBodies.
 func FuzzWebhookBodies(f *testing.F) {
 	for _, seed := range []string{
@@ -21,23 +21,27 @@ func FuzzWebhookBodies(f *testing.F) {
 		`{"subaccount_id":"sub_x","grace_seconds":1e99}`, `{"grace_seconds":-1}`,
 		`{"stream":"WEBHOOKS","since":"2026-01-01T00:00:00Z","dry_run":true}`, `{"stream":"COMMANDS","since":"yesterday"}`,
 		`{"seqs":[1,2,3]}`, `{"seqs":[-1]}`, `{"subject":"hook.>"}`, `{"all":"yes"}`, `null`, `[]`, `{`, "\x00",
+		`{"handler_interface_id":"ifc_x"}`, `{"handler_interface_id":null}`, `{"handler_interface_id":1}`,
+		`{"subaccount_id":"sub_x","handler_interface_id":""}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	sys, partner := hookSetup(f, func(c *node.Config) { c.Webhooks.AdminTokens = []string{adminToken} })
 	_, account := sys.Account(partner, "fuzz")
-	routes := []struct{ path, token string }{
-		{"/api/notifications/endpoints", partner}, {"/api/webhooks/rotate", account}, {"/api/webhooks/rotate", partner},
-		{"/api/admin/replay", adminToken}, {"/api/admin/dlq/redrive", adminToken}, {"/api/admin/dlq/purge", adminToken},
+	routes := []struct{ method, path, token string }{
+		{"POST", "/api/notifications/endpoints", partner}, {"POST", "/api/webhooks/rotate", account},
+		{"POST", "/api/webhooks/rotate", partner}, {"PUT", "/api/webhooks", account}, {"PUT", "/api/webhooks", partner},
+		{"POST", "/api/admin/replay", adminToken}, {"POST", "/api/admin/dlq/redrive", adminToken},
+		{"POST", "/api/admin/dlq/purge", adminToken},
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, rt := range routes {
-			r := sys.For(t).Do("POST", rt.path, rt.token, body)
+			r := sys.For(t).Do(rt.method, rt.path, rt.token, body)
 			if r.Status >= 500 {
-				t.Fatalf("POST %s %q → %d %s", rt.path, body, r.Status, r.Body)
+				t.Fatalf("%s %s %q → %d %s", rt.method, rt.path, body, r.Status, r.Body)
 			}
 			if r.Status >= 400 && (r.Header.Get("Content-Type") != "application/problem+json" || r.JSON["code"] == nil) {
-				t.Fatalf("POST %s %q → %d without a problem document: %s", rt.path, body, r.Status, r.Body)
+				t.Fatalf("%s %s %q → %d without a problem document: %s", rt.method, rt.path, body, r.Status, r.Body)
 			}
 		}
 	})

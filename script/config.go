@@ -33,6 +33,16 @@ type Config struct {
 	RunsPerRunner int
 	// CacheSize is how many compiled programs are kept. Default 512.
 	CacheSize int
+	// RequireIsolation makes the sandbox fail closed: Start fails, and
+	// no runner is used, unless every layer (see the Layer* names) is on
+	// and the probe found nothing a runner could do. Default false: every
+	// layer the machine has is used, and Start logs an error naming the
+	// missing ones, so that a laptop or a container without user
+	// namespaces can still run scripts. Production workers set it.
+	RequireIsolation bool
+
+	// skipLayers, comma-separated layer names, are left off (tests only).
+	skipLayers string
 }
 
 // Validate fills defaults and refuses negative or contradictory limits.

@@ -5,7 +5,14 @@
 // by the SHA-256 of its source. It runs in a runner: a subprocess of the
 // worker — the same executable re-executed, see the init hook in
 // runner.go — started with an empty environment, in "/", with rlimits on
-// its address space, CPU time, file size and core dumps. A pool keeps
+// its address space, CPU time, file size and core dumps. The kernel
+// enforces its boundary in layers (isolation.go): its own network, IPC
+// and UTS namespaces (namespaces.go); once started, no privileges,
+// no_new_privs, Landlock with no rule — no file, no TCP, no signal out —
+// and a seccomp filter refusing sockets, opens and exec (lockdown.go,
+// seccomp.go). Each layer is best-effort; the pool probes its first
+// runner from inside (probe.go), logs what holds, and with
+// Config.RequireIsolation refuses to start short of all. A pool keeps
 // runners warm; one runner runs one script at a time, and a runner that
 // dies (a script that ran out of memory or CPU, or was killed at its
 // wall-clock limit) is replaced. Inside a run, Starlark's step limit and

@@ -2,8 +2,10 @@ package script
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +26,8 @@ type Pool struct {
 	slots    chan struct{} // one per run in progress
 
 	mu       sync.Mutex
+	ns       Layer     // the namespace layer runners start with
+	iso      Isolation // as found at Start
 	idle     []*proc
 	starting int
 	stopped  bool
@@ -42,7 +46,7 @@ func NewPool(cfg Config, log *zap.Logger) (*Pool, error) {
 		return nil, fmt.Errorf("script: find own executable: %w", err)
 	}
 	return &Pool{cfg: cfg, exe: exe, log: log, compiler: NewCompiler(cfg.CacheSize),
-		slots: make(chan struct{}, cfg.Runners)}, nil
+		slots: make(chan struct{}, cfg.Runners), ns: netnsLayer(cfg.skipLayers)}, nil
 }
 
 // Config is the pool's configuration, defaults filled in.
@@ -52,15 +56,62 @@ func (p *Pool) Config() Config { return p.cfg }
 func (p *Pool) Compile(src string) (*Program, error) { return p.compiler.Compile(src) }
 
 // Start starts the warm runners; it returns once the first is ready, so
-// a runner that cannot start fails Start.
+// a runner that cannot start fails Start. It probes the first runner's
+// sandbox and logs what it found (Isolation); with
+// Config.RequireIsolation, a sandbox short of complete fails Start.
 func (p *Pool) Start(ctx context.Context) error {
-	first, err := p.start()
+	first, err := p.startFirst()
 	if err != nil {
 		return err
 	}
+	iso, err := inspect(first)
+	if err == nil && p.cfg.RequireIsolation && len(iso.Gaps()) > 0 {
+		err = fmt.Errorf("script: the runner sandbox is incomplete: %s", strings.Join(iso.Gaps(), "; "))
+	}
+	p.mu.Lock()
+	p.iso, p.stopped = iso, err != nil // a failed Start leaves the pool stopped, not refilling
+	p.mu.Unlock()
+	if err != nil {
+		first.kill()
+		return err
+	}
+	p.report(iso)
 	p.put(first)
 	p.refill()
 	return nil
+}
+
+// startFirst starts the first runner, without namespaces if the kernel
+// refuses them.
+func (p *Pool) startFirst() (*proc, error) {
+	r, err := p.start()
+	if err == nil || !errors.Is(err, errSpawn) || !p.ns.On {
+		return r, err
+	}
+	p.mu.Lock()
+	p.ns = Layer{Name: LayerNetNS, Detail: "the kernel refused: " + err.Error()}
+	p.mu.Unlock()
+	return p.start()
+}
+
+// report logs the sandbox: loudly when it falls short.
+func (p *Pool) report(iso Isolation) {
+	if gaps := iso.Gaps(); len(gaps) > 0 {
+		p.log.Error("script runners are not fully isolated: a hole in the interpreter would reach more of the worker "+
+			"(set script.Config.RequireIsolation to refuse to start)",
+			zap.String("sandbox", iso.String()), zap.Strings("gaps", gaps))
+		return
+	}
+	p.log.Info("script runner sandbox", zap.String("sandbox", iso.String()))
+}
+
+// Isolation is the sandbox of the pool's runners as Start found it: its
+// layers and what a probe inside a runner could do. Safe for concurrent
+// use; empty before Start.
+func (p *Pool) Isolation() Isolation {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.iso
 }
 
 // Stop ends every idle runner and waits for runners being started. Runs
@@ -136,9 +187,16 @@ func (p *Pool) take() (*proc, error) {
 // start starts a runner; when it exits, whenever and however, the warm
 // set is filled up again.
 func (p *Pool) start() (*proc, error) {
-	r, err := startProc(p.exe, p.cfg)
+	p.mu.Lock()
+	ns := p.ns
+	p.mu.Unlock()
+	r, err := startProc(p.exe, p.cfg, ns)
 	if err != nil {
 		return nil, err
+	}
+	if gaps := layerGaps(r.layers); p.cfg.RequireIsolation && len(gaps) > 0 {
+		r.kill()
+		return nil, fmt.Errorf("script: a runner could not lock itself down: %s", strings.Join(gaps, "; "))
 	}
 	go func() {
 		<-r.exited

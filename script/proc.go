@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -27,12 +26,18 @@ type proc struct {
 	r      *frameReader
 	stderr *tail
 	exited chan struct{} // closed once the process has been waited for
+	layers []Layer       // its sandbox: ns, then what it reported in its hello
 	runs   int
 	broken bool // protocol state unknown (a run was abandoned): do not reuse
 }
 
-// startProc starts a runner from exe and waits for its hello.
-func startProc(exe string, cfg Config) (*proc, error) {
+// errSpawn marks a runner the kernel would not start (as opposed to one
+// that started and failed).
+var errSpawn = errors.New("start runner")
+
+// startProc starts a runner from exe, in the namespaces when ns is on,
+// and waits for its hello.
+func startProc(exe string, cfg Config, ns Layer) (*proc, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("runner pipe: %w", err)
@@ -51,19 +56,22 @@ func startProc(exe string, cfg Config) (*proc, error) {
 	// in with cgo) keeps one malloc arena instead of reserving 64 MiB of
 	// address space per thread.
 	p.cmd.Env = []string{runnerEnv + "=" + strconv.FormatInt(cfg.Memory, 10), "GOMAXPROCS=1", "GOTRACEBACK=none", "MALLOC_ARENA_MAX=1"}
+	if cfg.skipLayers != "" {
+		p.cmd.Env = append(p.cmd.Env, skipEnv+"="+cfg.skipLayers)
+	}
 	p.cmd.Dir = "/"
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, p.stderr
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	p.cmd.SysProcAttr = sysProcAttr(ns)
 	err = p.cmd.Start()
 	inR.Close()
 	outW.Close()
 	if err != nil {
 		inW.Close()
 		outR.Close()
-		return nil, fmt.Errorf("start runner: %w", err)
+		return nil, fmt.Errorf("%w: %w", errSpawn, err)
 	}
 	go func() { _ = p.cmd.Wait(); close(p.exited) }()
-	if err := p.hello(); err != nil {
+	if err := p.hello(ns); err != nil {
 		p.kill()
 		return nil, err
 	}
@@ -73,7 +81,9 @@ func startProc(exe string, cfg Config) (*proc, error) {
 // maxFrame bounds what the host reads from a runner in one frame.
 func maxFrame(cfg Config) int { return max(cfg.MaxOutput, 16<<20) + 64<<10 }
 
-func (p *proc) hello() error {
+// hello waits for the runner's first frame, which says how it locked
+// itself down.
+func (p *proc) hello(ns Layer) error {
 	_ = p.out.SetReadDeadline(time.Now().Add(10 * time.Second))
 	defer func() { _ = p.out.SetReadDeadline(time.Time{}) }()
 	f, err := p.r.read()
@@ -81,6 +91,11 @@ func (p *proc) hello() error {
 		<-p.exitedWithin(time.Second)
 		return fmt.Errorf("runner did not start: %v; stderr: %s", err, p.stderr.String())
 	}
+	var layers []Layer
+	if err := json.Unmarshal(f.Data, &layers); err != nil {
+		return fmt.Errorf("runner hello: %w", err)
+	}
+	p.layers = append([]Layer{ns}, layers...)
 	return nil
 }
 

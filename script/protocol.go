@@ -11,15 +11,18 @@ import (
 
 // The runner protocol: each message is a frame, a 4-byte big-endian
 // length and that many bytes of JSON. The host sends run, reply and
-// cancel; the runner sends hello once, then call, log and done.
+// cancel, and probe between runs; the runner sends hello once, then call,
+// log and done, or probed.
 const (
-	frameHello  = "hello"  // runner → host: ready
+	frameHello  = "hello"  // runner → host: ready, the []Layer it applied in Data
 	frameRun    = "run"    // host → runner: runRequest in Data
 	frameCall   = "call"   // runner → host: a host call (Fn, Data), answered by reply with the same ID
 	frameReply  = "reply"  // host → runner: Data, or Error
 	frameCancel = "cancel" // host → runner: stop the current run
 	frameLog    = "log"    // runner → host: one line of print / pq.log in Text
 	frameDone   = "done"   // runner → host: runOutcome in Data
+	frameProbe  = "probe"  // host → runner: probeRequest in Data (probe.go)
+	frameProbed = "probed" // runner → host: []ProbeResult in Data
 )
 
 // frame is one protocol message.

@@ -30,8 +30,9 @@ func init() {
 	}
 }
 
-// runnerMain limits this process, then serves runs on stdin/stdout until
-// stdin closes. Its exit code is 0 then; 2 if it could not start.
+// runnerMain limits and locks down this process, then serves runs on
+// stdin/stdout until stdin closes. Its exit code is 0 then; 2 if it
+// could not start.
 func runnerMain(budget string) int {
 	mem, err := strconv.ParseInt(budget, 10, 64)
 	if err == nil {
@@ -41,6 +42,7 @@ func runnerMain(budget string) int {
 		fmt.Fprintf(os.Stderr, "script runner: %v\n", err)
 		return 2
 	}
+	layers := lockdown(os.Getenv(skipEnv))
 	// The GC works hard before the address-space limit is reached, so a
 	// script that only churns garbage is not taken for one that hoards.
 	debug.SetMemoryLimit(mem / 2)
@@ -48,7 +50,7 @@ func runnerMain(budget string) int {
 	watchCPU()
 	r := &runner{out: &frameWriter{w: pipe(1, "stdout")}, programs: newLRU[string, *starlark.Program](64),
 		replies: make(chan *frame, 1), runs: make(chan runRequest, 1)}
-	return r.serve(newFrameReader(pipe(0, "stdin"), 256<<20))
+	return r.serve(newFrameReader(pipe(0, "stdin"), 256<<20), layers)
 }
 
 // runner is the runner process's state: one run at a time.
@@ -61,8 +63,9 @@ type runner struct {
 	calls    atomic.Uint64
 }
 
-func (r *runner) serve(in *frameReader) int {
-	if err := r.out.write(&frame{Type: frameHello}); err != nil {
+func (r *runner) serve(in *frameReader, layers []Layer) int {
+	hello, _ := json.Marshal(layers)
+	if err := r.out.write(&frame{Type: frameHello, Data: hello}); err != nil {
 		return 0
 	}
 	go r.read(in)
@@ -101,6 +104,13 @@ func (r *runner) read(in *frameReader) {
 			if ru := r.current.Load(); ru != nil {
 				ru.stop(FailTimeout, "the run was cancelled")
 			}
+		case frameProbe: // between runs: the host waits for the answer
+			var req probeRequest
+			if err := json.Unmarshal(f.Data, &req); err != nil {
+				return
+			}
+			data, _ := json.Marshal(probe(req))
+			_ = r.out.write(&frame{Type: frameProbed, Data: data})
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 )
 
 const webhookEventColumns = `id, partner_id, account_id, connection_id, webhook_id, content_type, headers, query,
-	octet_length(body), status, error, attempts, received_at, processed_at`
+	octet_length(body), status, error, attempts, received_at, processed_at, run_id, stream_seq`
 
 func scanWebhookEvent(row pgx.Row) (*tenantry.WebhookEvent, error) {
 	ev := &tenantry.WebhookEvent{}
@@ -24,7 +24,7 @@ func scanWebhookEvent(row pgx.Row) (*tenantry.WebhookEvent, error) {
 // webhookEventDest are the scan destinations of webhookEventColumns.
 func webhookEventDest(ev *tenantry.WebhookEvent) []any {
 	return []any{&ev.ID, &ev.PartnerID, &ev.AccountID, &ev.ConnectionID, &ev.WebhookID, &ev.ContentType, &ev.Header,
-		&ev.Query, &ev.Size, &ev.Status, &ev.Error, &ev.Attempts, &ev.ReceivedAt, &ev.ProcessedAt}
+		&ev.Query, &ev.Size, &ev.Status, &ev.Error, &ev.Attempts, &ev.ReceivedAt, &ev.ProcessedAt, &ev.RunID, &ev.StreamSeq}
 }
 
 // RecordWebhook records the first delivery of ev from the WEBHOOKS stream
@@ -32,9 +32,10 @@ func webhookEventDest(ev *tenantry.WebhookEvent) []any {
 // run, received when there is), and for a connection's webhook a line in
 // the connection's log, in one transaction. When the same delivery (same
 // account, connection and webhook id) was recorded before, nothing is
-// written and that record is returned with inserted false: a producer's
-// retry or a redelivery is processed once. EINVALID if ev names an
-// unknown partner or account.
+// written and that record is returned with inserted false; its StreamSeq
+// names the message that was recorded first, which alone runs the
+// handler (a producer's retry or a redelivery is processed once).
+// EINVALID if ev names an unknown partner or account.
 func (s *Store) RecordWebhook(ctx context.Context, ev *tenantry.WebhookEvent, seq uint64, status string) (rec *tenantry.WebhookEvent, inserted bool, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		rec, err = scanWebhookEvent(tx.QueryRow(ctx, `INSERT INTO core.webhook_events (id, partner_id, account_id,
@@ -99,19 +100,25 @@ func (s *Store) RecordWebhookError(ctx context.Context, id, reason string) error
 
 // FinishWebhook ends the handler run of webhook event ev, if it is still
 // received: processed, or failed with reason, in which case the
-// connection's log says so and a webhook.failed event is written to the
-// outbox, in one transaction. It returns the messages to publish; none
+// connection's log says so and a webhook.failed event (naming the
+// event's latest run, if a script ran) is written to the outbox, in one
+// transaction. It returns the messages to publish; none
 // when the event had already finished (a concurrent or repeated run).
 func (s *Store) FinishWebhook(ctx context.Context, ev *tenantry.WebhookEvent, status, reason string) ([]tenantry.Message, error) {
 	var msgs []tenantry.Message
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE core.webhook_events SET status = $2, error = $3, attempts = attempts + 1,
-			processed_at = now() WHERE id = $1 AND status = 'received'`, ev.ID, status, CleanText(reason, 1000))
-		if err != nil || tag.RowsAffected() == 0 || status != tenantry.WebhookFailed {
+		var runID string
+		err := tx.QueryRow(ctx, `UPDATE core.webhook_events SET status = $2, error = $3, attempts = attempts + 1,
+			processed_at = now() WHERE id = $1 AND status = 'received' RETURNING run_id`, ev.ID, status, CleanText(reason, 1000)).
+			Scan(&runID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // finished already
+		}
+		if err != nil || status != tenantry.WebhookFailed {
 			return err
 		}
 		data, _ := json.Marshal(map[string]string{"webhook_event_id": ev.ID, "connection_id": ev.ConnectionID, // strings: cannot fail
-			"webhook_id": ev.WebhookID, "error": reason})
+			"webhook_id": ev.WebhookID, "error": reason, "run_id": runID})
 		msgs = []tenantry.Message{tenantry.Event{ID: NewID("evt"), Type: tenantry.EventWebhookFailed, PartnerID: ev.PartnerID,
 			AccountID: ev.AccountID, At: time.Now().UTC(), Data: data}.Message()}
 		b := &pgx.Batch{}

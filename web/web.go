@@ -1,6 +1,7 @@
 // Package web holds the pages and scripts tenantry serves to browsers:
 // the OAuth callback page that closes the popup, embed.js (the SDK
-// partners import into their app) and the demo page that uses it.
+// partners import into their app), the demo page that uses it, and the
+// API's OpenAPI document with its rendered reference page.
 package web
 
 import (
@@ -70,6 +71,10 @@ func mustAsset(name, contentType string) asset {
 	if err != nil {
 		panic(err) // embedded above: cannot happen
 	}
+	return newAsset(name, contentType, body)
+}
+
+func newAsset(name, contentType string, body []byte) asset {
 	sum := sha256.Sum256(body)
 	return asset{name: name, contentType: contentType, body: body,
 		etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -63,31 +64,31 @@ func (p *Webhooks) Start(ctx context.Context) error { return p.consumer.Start(ct
 // call twice.
 func (p *Webhooks) Stop() { p.stopOnce.Do(p.consumer.Stop) }
 
-// handle processes one delivery of a webhook. A redelivery, or the same
-// webhook sent twice by its producer, finds the record and does nothing
-// more; a replay or redrive runs a handler that failed for good again.
+// handle processes one delivery of a webhook. The message recorded first
+// owns the handler's runs: its redeliveries run the handler until it
+// finishes, while the same webhook sent again by its producer (after
+// JetStream's duplicate window, as another message) finds the record and
+// does nothing more, even while the first is still being retried. A
+// replay or redrive runs a handler that has not succeeded again.
 func (p *Webhooks) handle(ctx context.Context, m *events.Msg) error {
 	ev, err := webhook.Decode(m.Header, m.Data)
 	if err != nil {
 		return events.Permanent(err)
 	}
-	status := tenantry.WebhookReceived
-	if p.handler == nil {
-		status = tenantry.WebhookProcessed
-	}
-	var rec *tenantry.WebhookEvent
-	err = p.await(ctx, func() (err error) { rec, _, err = p.store.RecordWebhook(ctx, ev, m.Sequence, status); return err })
-	if tenantry.ErrorCode(err) == tenantry.EINVALID {
-		return events.Permanent(err)
-	}
+	rec, err := p.record(ctx, m, ev)
 	if err != nil {
 		return err
 	}
+	replayed := events.Replayed(m)
 	switch {
 	case rec.Status == tenantry.WebhookProcessed:
 		return nil
-	case rec.Status == tenantry.WebhookFailed && !events.Replayed(m):
-		return nil // the producer's duplicate of a webhook that failed for good
+	case rec.StreamSeq != m.Sequence && !replayed:
+		p.log.Debug("duplicate webhook; its first message handles it", zap.String("webhook_event_id", rec.ID),
+			zap.Uint64("seq", m.Sequence), zap.Uint64("first_seq", rec.StreamSeq))
+		return nil
+	case rec.Status == tenantry.WebhookFailed && !replayed:
+		return nil // the first message again, after it failed for good (its Term was lost)
 	case rec.Status == tenantry.WebhookFailed:
 		if err := p.await(ctx, func() error { _, err := p.store.ReopenWebhook(ctx, rec.ID); return err }); err != nil {
 			return err
@@ -95,6 +96,46 @@ func (p *Webhooks) handle(ctx context.Context, m *events.Msg) error {
 	}
 	rec.Body, rec.RequestID = ev.Body, ev.RequestID
 	return p.run(ctx, m, rec)
+}
+
+// record records ev, delivered as m, and returns the record: a new one,
+// or the one an earlier message of the same webhook made.
+func (p *Webhooks) record(ctx context.Context, m *events.Msg, ev *tenantry.WebhookEvent) (*tenantry.WebhookEvent, error) {
+	status, err := p.initialStatus(ctx, m, ev.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	var rec *tenantry.WebhookEvent
+	err = p.await(ctx, func() (err error) { rec, _, err = p.store.RecordWebhook(ctx, ev, m.Sequence, status); return err })
+	if tenantry.ErrorCode(err) == tenantry.EINVALID {
+		return nil, events.Permanent(err)
+	}
+	return rec, err
+}
+
+// handlerFinder is a WebhookHandler that can tell whether an account has
+// a handler at all (WebhookScripts): a webhook for an account without one
+// is then recorded processed in one transaction, as with no handler.
+type handlerFinder interface {
+	HasHandler(ctx context.Context, accountID string) (bool, error)
+}
+
+// initialStatus is the status a new record of m starts in: processed
+// when there is no handler to run.
+func (p *Webhooks) initialStatus(ctx context.Context, m *events.Msg, accountID string) (string, error) {
+	if p.handler == nil {
+		return tenantry.WebhookProcessed, nil
+	}
+	f, ok := p.handler.(handlerFinder)
+	if !ok || events.Replayed(m) {
+		return tenantry.WebhookReceived, nil
+	}
+	var has bool
+	err := p.await(ctx, func() (err error) { has, err = f.HasHandler(ctx, accountID); return err })
+	if err != nil || has {
+		return tenantry.WebhookReceived, err
+	}
+	return tenantry.WebhookProcessed, nil
 }
 
 // run runs the account's handler on a recorded webhook and records the
@@ -110,10 +151,7 @@ func (p *Webhooks) run(ctx context.Context, m *events.Msg, ev *tenantry.WebhookE
 		return p.await(ctx, func() error { _, err := p.store.FinishWebhook(ctx, ev, tenantry.WebhookProcessed, ""); return err })
 	}
 	log := p.log.With(zap.String("webhook_event_id", ev.ID), zap.Int("delivered", m.Delivered), zap.Error(err))
-	reason := tenantry.ErrorMessage(err)
-	if tenantry.ErrorCode(err) == tenantry.EINTERNAL {
-		reason = "internal error; see the worker log for webhook event " + ev.ID
-	}
+	reason := failureReason(err, ev.ID)
 	if !events.IsPermanent(err) && !m.Last {
 		log.Warn("webhook handler failed; will retry")
 		if recErr := p.store.RecordWebhookError(ctx, ev.ID, reason); recErr != nil {
@@ -121,7 +159,11 @@ func (p *Webhooks) run(ctx context.Context, m *events.Msg, ev *tenantry.WebhookE
 		}
 		return err
 	}
-	log.Error("webhook handler failed for good")
+	if errors.As(err, new(*scriptFailure)) {
+		log.Info("webhook handler script failed") // the account's doing; its run tells why
+	} else {
+		log.Error("webhook handler failed for good")
+	}
 	var msgs []tenantry.Message
 	failErr := p.await(ctx, func() (err error) {
 		msgs, err = p.store.FinishWebhook(ctx, ev, tenantry.WebhookFailed, reason)
@@ -134,6 +176,20 @@ func (p *Webhooks) run(ctx context.Context, m *events.Msg, ev *tenantry.WebhookE
 		log.Warn("publish after commit failed; the scheduler will re-publish", zap.NamedError("publish", sendErr))
 	}
 	return err
+}
+
+// failureReason is what the event's error shows of err: a script's
+// failure, or an application error's message; anything else is internal
+// and stays in the worker's log.
+func failureReason(err error, eventID string) string {
+	var sf *scriptFailure
+	switch {
+	case errors.As(err, &sf):
+		return sf.Error()
+	case tenantry.ErrorCode(err) == tenantry.EINTERNAL:
+		return "internal error; see the worker log for webhook event " + eventID
+	}
+	return tenantry.ErrorMessage(err)
 }
 
 // await runs fn again while Postgres is unreachable, up to OutageWait

@@ -17,6 +17,8 @@
 //	TENANTRY_EGRESS_ALLOW      networks exempt from the egress guard, e.g. 10.1.0.0/16,192.168.5.7
 //	TENANTRY_OAUTH_<ID>_CLIENT_ID / _CLIENT_SECRET  the operator's OAuth client for connector <id>
 //	TENANTRY_ADMIN_TOKEN       operator token(s), comma-separated, for /api/admin (DLQ, replay); unset: no admin API
+//	TENANTRY_SYNC_STALL_TIMEOUT a sync stream failing to deliver a page this long is stalled (default 5m)
+//	TENANTRY_SCRIPT_REQUIRE_ISOLATION true: refuse to run scripts unless every sandbox layer is on (default false: log the gaps)
 //	TENANTRY_RATE_LIMITS       per-credential quotas, e.g. read=6000/1m,write=3000/1m,auth=60/1m, or off (see docs/auth.md)
 package env
 
@@ -102,14 +104,33 @@ func Settings(cfg node.Config) (node.Config, error) {
 	if cfg.Jobs.Consumer.Concurrency, err = intVar("TENANTRY_WORKER_CONCURRENCY", 8); err != nil {
 		return cfg, err
 	}
-	if v := os.Getenv("TENANTRY_WORKER_ACK_WAIT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			return cfg, fmt.Errorf("TENANTRY_WORKER_ACK_WAIT=%q: want a duration of at least 1s", v)
-		}
-		cfg.Jobs.Consumer.AckWait = d
+	if cfg.Jobs.Consumer.AckWait, err = durationVar("TENANTRY_WORKER_ACK_WAIT", 30*time.Second); err != nil {
+		return cfg, err
+	}
+	if cfg.Jobs.Sync.StallTimeout, err = durationVar("TENANTRY_SYNC_STALL_TIMEOUT", 5*time.Minute); err != nil {
+		return cfg, err
+	}
+	switch v := os.Getenv("TENANTRY_SCRIPT_REQUIRE_ISOLATION"); v {
+	case "", "0", "false":
+	case "1", "true":
+		cfg.Scripts.RequireIsolation = true
+	default:
+		return cfg, fmt.Errorf("TENANTRY_SCRIPT_REQUIRE_ISOLATION=%q: want true or false", v)
 	}
 	return cfg, nil
+}
+
+// durationVar reads a duration of at least a second.
+func durationVar(name string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("%s=%q: want a duration of at least 1s", name, v)
+	}
+	return d, nil
 }
 
 // OAuthClients reads the operator's OAuth clients from
