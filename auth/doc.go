@@ -7,9 +7,9 @@
 // API key —, single_use, oauth) in both the "typ" header and the "knd"
 // claim, each kind has claims it requires and claims it must not carry,
 // and a token of one kind is never accepted as another. Tokens checked on
-// every use (non-expiring ones, exchanged-key tokens, OAuth access
-// tokens) are recorded so they can be revoked; callers confirm them with
-// store.CheckCaller.
+// every use (non-expiring ones, exchanged-key tokens, tokens minted by an
+// API key, OAuth access tokens) are recorded so they can be revoked;
+// callers confirm them with store.CheckCaller.
 //
 // Signing keys rotate without downtime (Issuer.Start): a new key is
 // published (JWKS, every replica) before it signs, and an old one keeps

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"slices"
 	"strings"
+	"time"
 )
 
 // JWK is one public signing key in JWKS form (RFC 8037: an Ed25519 key
@@ -31,3 +32,10 @@ func (i *Issuer) JWKS() []JWK {
 	slices.SortFunc(keys, func(a, b JWK) int { return strings.Compare(a.KeyID, b.KeyID) })
 	return keys
 }
+
+// JWKSMaxAge is how long a verifier may cache the JWKS: half of
+// PublishAhead. A replica publishes a new key within KeyRefresh (at most
+// half of PublishAhead) of its creation, so a verifier that fetched the
+// JWKS from a replica that did not know the key yet refetches before the
+// key signs.
+func (i *Issuer) JWKSMaxAge() time.Duration { return i.cfg.PublishAhead / 2 }

@@ -30,19 +30,22 @@ type claims struct {
 }
 
 // kindOf is the kind of token that carries c, and whether it must expire.
+// An account or single-use caller may name the API key that mints it
+// (KeyID): the token is then revoked with that key.
 func kindOf(c tenantry.Caller) (kind string, mustExpire bool, err error) {
 	partner, account := c.Kind == tenantry.KindPartnerToken && c.AccountID == "", c.AccountID != ""
+	customer := account && c.Role == "" // an account's token never carries a partner role
 	switch {
 	case c.PartnerID == "" || c.KeyID != "" && c.GrantID != "":
 	case partner && c.KeyID != "" && (c.Role == tenantry.RoleAdmin || c.Role == tenantry.RoleMember):
 		return kindKey, true, nil
 	case partner && c.KeyID == "" && c.GrantID == "":
 		return kindPartner, false, nil
-	case c.Kind == tenantry.KindAccountToken && account && c.GrantID != "" && c.KeyID == "":
+	case c.Kind == tenantry.KindAccountToken && customer && c.GrantID != "":
 		return kindOAuth, true, nil
-	case c.Kind == tenantry.KindAccountToken && account && c.GrantID == "" && c.KeyID == "":
+	case c.Kind == tenantry.KindAccountToken && customer:
 		return kindAccount, false, nil
-	case c.Kind == tenantry.KindSingleUseToken && account && c.GrantID == "" && c.KeyID == "":
+	case c.Kind == tenantry.KindSingleUseToken && customer && c.GrantID == "":
 		return kindSingleUse, true, nil
 	}
 	return "", false, fmt.Errorf("auth: no token kind for caller %+v", c)
@@ -50,41 +53,46 @@ func kindOf(c tenantry.Caller) (kind string, mustExpire bool, err error) {
 
 // newClaims are the claims of a token of kind for c.
 func newClaims(kind string, c tenantry.Caller) claims {
-	cl := claims{Kind: kind, Partner: c.PartnerID, Account: c.AccountID, Grant: c.GrantID}
+	cl := claims{Kind: kind, Partner: c.PartnerID, Account: c.AccountID, Grant: c.GrantID, Key: c.KeyID}
 	if kind == kindKey {
-		cl.Key, cl.Role = c.KeyID, c.Role
+		cl.Role = c.Role
 	}
 	return cl
 }
 
-// recorded reports whether tokens of kind are recorded and checked on
-// every use even when they expire: those that a revocation of something
-// longer-lived (an API key, an OAuth grant) must stop at once.
-func recorded(kind string) bool { return kind == kindKey || kind == kindOAuth }
+// recorded reports whether a token of kind, minted by key (or not: "")
+// is recorded and checked on every use even when it expires: the tokens
+// that a revocation of something longer-lived (an API key, an OAuth
+// grant) must stop at once.
+func recorded(kind, key string) bool { return kind == kindKey || kind == kindOAuth || key != "" }
 
 // caller checks that cl has exactly the claims its kind requires and
-// returns the caller it stands for; ok is false for anything else.
+// returns the caller it stands for; ok is false for anything else. An
+// account or single-use token may name the API key that minted it (and
+// revokes it); that key is not the caller's credential, so it is not in
+// c (rate limits count such a token on its own).
 func (cl claims) caller() (c tenantry.Caller, ok bool) {
 	if cl.Partner == "" || cl.ID == "" {
 		return c, false
 	}
 	c = tenantry.Caller{Kind: cl.Kind, PartnerID: cl.Partner, AccountID: cl.Account, TokenID: cl.ID}
-	expires, account, none := cl.ExpiresAt != nil, cl.Account != "", cl.Key == "" && cl.Role == "" && cl.Grant == ""
+	expires, account := cl.ExpiresAt != nil, cl.Account != ""
+	customer := account && cl.Role == "" // of an account, minted by the partner or a key
 	switch cl.Kind {
 	case kindPartner:
 		c.Role = tenantry.RoleOwner
-		return c, !account && none
+		return c, !account && cl.Key == "" && cl.Role == "" && cl.Grant == ""
 	case kindAccount:
-		return c, account && none
+		return c, customer && cl.Grant == ""
 	case kindKey:
 		c.Kind, c.KeyID, c.Role = tenantry.KindPartnerToken, cl.Key, cl.Role
 		return c, expires && !account && cl.Key != "" && cl.Grant == "" &&
 			(cl.Role == tenantry.RoleAdmin || cl.Role == tenantry.RoleMember)
 	case kindSingleUse:
-		return c, expires && account && none
+		return c, expires && customer && cl.Grant == ""
 	case kindOAuth:
 		c.Kind, c.GrantID = tenantry.KindAccountToken, cl.Grant
-		return c, expires && account && cl.Grant != "" && cl.Key == "" && cl.Role == ""
+		return c, expires && customer && cl.Grant != "" && cl.Key == ""
 	}
 	return c, false
 }

@@ -33,10 +33,15 @@ type Config struct {
 	// 30 days.
 	RotateEvery time.Duration
 	// RetireAfter is how long a superseded key keeps verifying; it must
-	// outlast the longest-lived expiring token (OAuth access tokens, 48h
-	// by default). Default 72h, at least 1h. Keys that signed live
-	// non-expiring tokens are never retired.
+	// outlast the longest-lived expiring token (MaxTokenTTL) and the
+	// leeway. Default 72h. Keys that signed live recorded tokens are
+	// never retired.
 	RetireAfter time.Duration
+	// MaxTokenTTL bounds the lifetime of every expiring token Issue signs
+	// (exchanged and account tokens, 1h by default; OAuth access tokens,
+	// 48h): Issue refuses a longer one rather than sign a token its key
+	// may be retired before. Default 48h.
+	MaxTokenTTL time.Duration
 }
 
 // Validate fills defaults and checks bounds.
@@ -62,13 +67,17 @@ func (c *Config) Validate() error {
 	if c.PublishAhead == 0 {
 		c.PublishAhead = max(10*time.Minute, 2*c.KeyRefresh)
 	}
+	if c.MaxTokenTTL <= 0 {
+		c.MaxTokenTTL = 48 * time.Hour
+	}
 	switch {
 	case c.PublishAhead < 2*c.KeyRefresh:
 		return fmt.Errorf("auth: PublishAhead %s must be at least twice KeyRefresh (%s)", c.PublishAhead, c.KeyRefresh)
 	case c.Leeway < 0 || c.Leeway > time.Minute:
 		return fmt.Errorf("auth: leeway %s must be between 0 and 60s", c.Leeway)
-	case c.RetireAfter < time.Hour:
-		return fmt.Errorf("auth: RetireAfter %s must be at least 1h, the lifetime of exchanged and account tokens", c.RetireAfter)
+	case c.RetireAfter < c.MaxTokenTTL+c.Leeway:
+		return fmt.Errorf("auth: RetireAfter %s must outlast the longest-lived token (MaxTokenTTL %s) and the leeway (%s)",
+			c.RetireAfter, c.MaxTokenTTL, c.Leeway)
 	}
 	return nil
 }
@@ -119,48 +128,77 @@ func NewIssuer(ctx context.Context, cfg Config, st *store.Store, sealer *secret.
 	return i, nil
 }
 
-// Issue signs a token for c and returns it with its expiry (nil if it
-// never expires). The kind follows from c: a partner caller with KeyID
-// and Role gets an exchanged-key token, an account caller with GrantID an
-// OAuth access token, others their own kind. ttl 0 issues a non-expiring
-// token (partner and account kinds only). Tokens that never expire,
-// exchanged-key tokens and OAuth access tokens are recorded, so they can
-// be revoked. c.TokenID is ignored: every token gets a fresh id.
+// Issue signs a token for c, records it if its kind is recorded (see
+// Sign), and returns it with its expiry (nil if it never expires).
+// EUNAUTHORIZED if c names an API key that is revoked.
 func (i *Issuer) Issue(ctx context.Context, c tenantry.Caller, ttl time.Duration) (token string, expiresAt *time.Time, err error) {
-	kind, mustExpire, err := kindOf(c)
+	t, err := i.Sign(c, ttl)
 	if err != nil {
 		return "", nil, err
 	}
-	if mustExpire && ttl <= 0 {
-		return "", nil, fmt.Errorf("auth: a %s token must expire", kind)
+	if t.Record != nil {
+		if err := i.store.RecordToken(ctx, *t.Record); err != nil {
+			return "", nil, err
+		}
+	}
+	return t.Token, t.ExpiresAt, nil
+}
+
+// Signed is a token signed but not yet handed out. A recorded token
+// verifies only once Record is stored: store it (store.RecordToken, or in
+// the transaction that issues the token) before handing the token out.
+type Signed struct {
+	Token     string
+	ExpiresAt *time.Time         // nil: never expires
+	Record    *store.TokenRecord // nil: not recorded
+}
+
+// Sign signs a token for c without any I/O, so it can run inside a
+// transaction. The kind follows from c: a partner caller with KeyID and
+// Role gets an exchanged-key token, an account caller with GrantID an
+// OAuth access token, others their own kind; an account or single-use
+// caller with KeyID is a token minted by that API key, revoked with it.
+// ttl 0 signs a non-expiring token (partner and account kinds only); a
+// ttl over MaxTokenTTL is refused. Tokens that never expire, exchanged-key
+// tokens, OAuth access tokens and tokens minted by a key are recorded,
+// so they can be revoked. c.TokenID is ignored: every token gets a fresh
+// id.
+func (i *Issuer) Sign(c tenantry.Caller, ttl time.Duration) (Signed, error) {
+	kind, mustExpire, err := kindOf(c)
+	switch {
+	case err != nil:
+		return Signed{}, err
+	case mustExpire && ttl <= 0:
+		return Signed{}, fmt.Errorf("auth: a %s token must expire", kind)
+	case ttl > i.cfg.MaxTokenTTL:
+		return Signed{}, fmt.Errorf("auth: a token of %s outlives MaxTokenTTL (%s)", ttl, i.cfg.MaxTokenTTL)
 	}
 	now := i.now()
 	c.TokenID = store.NewID("tok")
 	cl := newClaims(kind, c)
 	cl.RegisteredClaims = jwt.RegisteredClaims{ID: c.TokenID, Issuer: i.cfg.Issuer, Audience: jwt.ClaimStrings{i.cfg.Audience},
 		Subject: c.Scope(), IssuedAt: jwt.NewNumericDate(now)}
+	var out Signed
 	if ttl > 0 {
 		exp := now.Add(ttl).Truncate(time.Second)
-		cl.ExpiresAt, expiresAt = jwt.NewNumericDate(exp), &exp
+		cl.ExpiresAt, out.ExpiresAt = jwt.NewNumericDate(exp), &exp
 	}
 	sig := i.signer(now)
-	if ttl <= 0 || recorded(kind) {
-		if err := i.store.RecordToken(ctx, kind, c, sig.kid, expiresAt); err != nil {
-			return "", nil, err
-		}
+	if ttl <= 0 || recorded(kind, c.KeyID) {
+		out.Record = &store.TokenRecord{Kind: kind, Caller: c, KID: sig.kid, ExpiresAt: out.ExpiresAt}
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, cl)
 	t.Header["kid"], t.Header["typ"] = sig.kid, kind+"+jwt"
-	if token, err = t.SignedString(sig.private); err != nil {
-		return "", nil, fmt.Errorf("sign token: %w", err)
+	if out.Token, err = t.SignedString(sig.private); err != nil {
+		return Signed{}, fmt.Errorf("sign token: %w", err)
 	}
-	return token, expiresAt, nil
+	return out, nil
 }
 
 // Verify checks the token's signature, algorithm, issuer, audience, time
 // bounds and kind, and returns its caller. stored is true for a recorded
-// token (non-expiring, exchanged for an API key, or an OAuth access
-// token), which the caller must confirm is not revoked
+// token (non-expiring, exchanged for an API key, minted by one, or an
+// OAuth access token), which the caller must confirm is not revoked
 // (store.CheckCaller). Every failure is EUNAUTHORIZED.
 func (i *Issuer) Verify(ctx context.Context, token string) (c tenantry.Caller, stored bool, err error) {
 	var cl claims
@@ -183,7 +221,7 @@ func (i *Issuer) Verify(ctx context.Context, token string) (c tenantry.Caller, s
 	if !ok || typ != cl.Kind+"+jwt" {
 		return tenantry.Caller{}, false, tenantry.Errorf(tenantry.EUNAUTHORIZED, "invalid token: unknown token kind")
 	}
-	return c, cl.ExpiresAt == nil || recorded(cl.Kind), nil
+	return c, cl.ExpiresAt == nil || recorded(cl.Kind, cl.Key), nil
 }
 
 // reason turns a jwt error into a short, safe explanation.

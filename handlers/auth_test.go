@@ -14,6 +14,7 @@ import (
 	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/auth"
 	"github.com/tenantry/tenantry/secret"
+	"github.com/tenantry/tenantry/store"
 	"github.com/tenantry/tenantry/tenantrytest"
 )
 
@@ -96,6 +97,15 @@ func TestTokenExpiry(t *testing.T) {
 	})
 	t.Run("PastLeeway", func(t *testing.T) {
 		require.Equal(t, 401, sys.Do("GET", "/api/subaccount/"+id, at(-time.Hour-90*time.Second), nil).Status)
+	})
+	t.Run("NotBeyondMaxTokenTTL", func(t *testing.T) {
+		short, err := auth.NewIssuer(context.Background(), auth.Config{MaxTokenTTL: time.Hour}, sys.Node.Store, sealer, nil)
+		require.NoError(t, err)
+		c := tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: sys.PartnerOf(id), AccountID: id}
+		_, _, err = short.Issue(context.Background(), c, time.Hour+time.Second)
+		require.ErrorContains(t, err, "MaxTokenTTL", "its key could be retired while it lives")
+		_, _, err = short.Issue(context.Background(), c, time.Hour)
+		require.NoError(t, err)
 	})
 	t.Run("ByExternalID", func(t *testing.T) {
 		r := sys.Do("GET", "/api/subaccount/token?external_id=expiry", token, nil)
@@ -189,7 +199,9 @@ func TestTokenKinds(t *testing.T) {
 		"ForeignKid":            signWith("kid_foreign", foreign, "account+jwt", base()),
 		"KnownKidForeignKey":    signWith(kid, foreign, "account+jwt", base()),
 		"AccountWithRole":       sign("account+jwt", with("rol", "owner")),
-		"SingleUseAsAccount":    sign("account+jwt", with("knd", "single_use")),
+		// A key's account tokens are recorded, so one not recorded is forged.
+		"KeyMintedNotRecorded": sign("account+jwt", with("key", "key_forged")),
+		"SingleUseAsAccount":   sign("account+jwt", with("knd", "single_use")),
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := sys.Do("GET", "/api/subaccount/"+id, tok, nil)
@@ -208,7 +220,7 @@ func TestTokenKinds(t *testing.T) {
 		}
 		caller := tenantry.Caller{Kind: tenantry.KindPartnerToken, PartnerID: pid, KeyID: keyID, TokenID: jti}
 		exp := now.Add(time.Hour)
-		require.NoError(t, sys.Node.Store.RecordToken(context.Background(), "key", caller, kid, &exp))
+		require.NoError(t, sys.Node.Store.RecordToken(context.Background(), store.TokenRecord{Kind: "key", Caller: caller, KID: kid, ExpiresAt: &exp}))
 		return c
 	}
 	require.Equal(t, 200, sys.Do("GET", "/api/subaccount", sign("key+jwt", keyClaims("tok_forged_key", nil)), nil).Status,

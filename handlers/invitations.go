@@ -60,7 +60,7 @@ func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 
 func validateInvitation(in invitationRequest) error {
 	var errs []tenantry.FieldError
-	if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 254 {
+	if !validEmail(in.Email) {
 		errs = append(errs, tenantry.FieldError{Field: "email", Message: "must be an email address such as ada@example.com"})
 	}
 	switch in.Role {
@@ -72,6 +72,16 @@ func validateInvitation(in invitationRequest) error {
 		return tenantry.Invalid(errs...)
 	}
 	return nil
+}
+
+// validEmail reports whether s is a bare email address (no display name)
+// of at most 254 bytes, the longest a mail path allows (RFC 5321).
+func validEmail(s string) bool {
+	if len(s) > 254 {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
 }
 
 type acceptRequest struct {
@@ -102,10 +112,14 @@ func (s *Server) acceptInvitationAPI(w http.ResponseWriter, r *http.Request) err
 }
 
 // acceptInvitation validates in and accepts the invitation. Attempts are
-// counted per link against the auth quota, and a link that cannot be
-// accepted is refused before the password is hashed (argon2id is slow on
-// purpose; unauthenticated callers must not get to spend it freely).
+// counted against the auth quota per client address and per link, and a
+// link that cannot be accepted is refused before the password is hashed
+// (argon2id is slow on purpose; unauthenticated callers must not get to
+// spend it freely).
 func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, in acceptRequest) (*tenantry.User, error) {
+	if err := s.limitAddress(w, r); err != nil {
+		return nil, err
+	}
 	var errs []tenantry.FieldError
 	if in.Token == "" {
 		errs = append(errs, tenantry.FieldError{Field: "token", Message: "is required"})

@@ -48,7 +48,7 @@ func TestJWKS(t *testing.T) {
 	t.Parallel()
 	sys, token := setup(t)
 	r := sys.Do("GET", "/.well-known/jwks.json", "", nil)
-	require.Contains(t, r.Header.Get("Cache-Control"), "max-age=")
+	require.Equal(t, "public, max-age=300", r.Header.Get("Cache-Control"), "half of PublishAhead (10 minutes)")
 	keys := jwks(t, sys)
 	pub, ok := keys[kidOf(t, token)]
 	require.True(t, ok, "the JWKS has the key that signed a token")
@@ -81,6 +81,9 @@ func TestSigningKeyRotation(t *testing.T) {
 	old := a.Do("GET", "/api/subaccount/"+id+"/token", partner, nil).JSON["token"].(string)
 	oldKid := kidOf(t, old)
 
+	r := a.Do("GET", "/.well-known/jwks.json", "", nil)
+	require.Equal(t, "public, max-age=0", r.Header.Get("Cache-Control"),
+		"a verifier must not keep the JWKS past half of PublishAhead (1s here), or it meets kids it has not seen")
 	newKid, err := a.Node.Issuer.Rotate(ctx)
 	require.NoError(t, err)
 	require.Contains(t, jwks(t, a), newKid, "published at once")

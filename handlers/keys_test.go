@@ -308,3 +308,57 @@ func TestKeyExchange(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, sys.Do("GET", "/api/subaccount", after, nil).Status)
 	})
 }
+
+// TestKeyMintedTokensDieWithTheKey: every token a key mints — used
+// directly or exchanged first — is revoked with the key, whatever its
+// kind: non-expiring and one-hour account tokens (by id and by
+// external_id) and single-use tokens. A reactivation revives none, and
+// tokens the partner token minted are untouched.
+func TestKeyMintedTokensDieWithTheKey(t *testing.T) {
+	t.Parallel()
+	sys, owner := setup(t)
+	id := create(t, sys, owner, "minted")
+	keyID, key := newKey(t, sys, owner, "leaked", "member")
+	exchanged := sys.Do("POST", "/api/auth/token", key, nil).JSON["token"].(string)
+	mint := func(credential, query string) string {
+		t.Helper()
+		r := sys.Do("GET", "/api/subaccount/"+id+"/token?"+query, credential, nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		return r.JSON["token"].(string)
+	}
+	byExternalID := sys.Do("GET", "/api/subaccount/token?external_id=minted&expire=false", key, nil)
+	require.Equal(t, http.StatusOK, byExternalID.Status, string(byExternalID.Body))
+	minted := map[string]string{
+		"NonExpiring":            mint(key, "expire=false"),
+		"NonExpiringByExternal":  byExternalID.JSON["token"].(string),
+		"Expiring":               mint(key, ""),
+		"NonExpiringViaExchange": mint(exchanged, "expire=false"),
+		"ExpiringViaExchange":    mint(exchanged, ""),
+	}
+	singleUse := mint(key, "single_use=true")
+	partnerMinted := mint(owner, "expire=false")
+	// A single-use token is accepted by the invitations route (400 for an
+	// empty body, which does not use it up) until it is revoked (401).
+	invite := func(tok string) int {
+		return sys.Do("POST", "/api/subaccount/"+id+"/invitations", tok, map[string]any{}).Status
+	}
+	uses := func(tok string) int { return sys.Do("GET", "/api/subaccount/"+id, tok, nil).Status }
+	for name, tok := range minted {
+		require.Equal(t, http.StatusOK, uses(tok), name)
+	}
+	require.Equal(t, http.StatusBadRequest, invite(singleUse))
+
+	require.Equal(t, http.StatusOK, sys.Do("POST", "/api/keys/"+keyID+"/revoke", owner, nil).Status)
+	for name, tok := range minted {
+		require.Equal(t, http.StatusUnauthorized, uses(tok), "%s: revoked with its key", name)
+	}
+	require.Equal(t, http.StatusUnauthorized, invite(singleUse), "single-use: revoked with its key")
+	require.Equal(t, http.StatusOK, uses(partnerMinted), "the partner token's tokens are not the key's")
+
+	require.Equal(t, http.StatusOK, sys.Do("POST", "/api/keys/"+keyID+"/reactivate", owner, nil).Status)
+	for name, tok := range minted {
+		require.Equal(t, http.StatusUnauthorized, uses(tok), "%s: a reactivation revives nothing", name)
+	}
+	require.Equal(t, http.StatusUnauthorized, invite(singleUse))
+	require.Equal(t, http.StatusOK, uses(mint(key, "expire=false")), "the reactivated key mints again")
+}

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -105,6 +107,13 @@ func (s *Server) authorizeSubmit(w http.ResponseWriter, r *http.Request) {
 		s.consent(w, r)
 		return
 	}
+	// Password guessing is limited per client address (one client trying
+	// many people), before any other work, and per person (many clients
+	// trying one).
+	if err := s.limitAddress(w, r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	ar := readAuthorize(r.PostForm)
 	c, rerr, err := s.checkAuthorize(r.Context(), ar)
 	switch {
@@ -115,9 +124,12 @@ func (s *Server) authorizeSubmit(w http.ResponseWriter, r *http.Request) {
 		redirectTo(w, r, ar.RedirectURI, ar.State, url.Values{"error": {rerr.code}, "error_description": {rerr.description}})
 		return
 	}
-	email := r.PostForm.Get("email")
-	// Password guessing is limited per person, wherever it comes from.
-	if err := s.limit(w, r, classAuth, "login:"+c.PartnerID+":"+strings.ToLower(email)); err != nil {
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	if !validEmail(email) {
+		s.renderOAuth(w, http.StatusBadRequest, oauthView{App: c.Name, Request: ar, Error: "Enter a valid email address."})
+		return
+	}
+	if err := s.limit(w, r, classAuth, signInKey(c.PartnerID, email)); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -131,6 +143,14 @@ func (s *Server) authorizeSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.askConsent(w, r, c, ar, users)
+}
+
+// signInKey is what sign-ins as email are counted against: a hash of
+// the partner and the lower-cased email, so that a counter's key has a
+// fixed size whatever is typed.
+func signInKey(partnerID, email string) string {
+	sum := sha256.Sum256([]byte(partnerID + "\x00" + strings.ToLower(email)))
+	return "login:" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // wastedHash keeps a sign-in for an unknown email as slow as one for a

@@ -12,9 +12,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantry/tenantry/node"
 	"github.com/tenantry/tenantry/tenantrytest"
 )
 
@@ -24,6 +26,7 @@ const redirectURI = "https://app.example/callback"
 // person who is a user of both) and a registered third-party app.
 type oauthFixture struct {
 	sys                *tenantrytest.System
+	db                 string // its own database: sign-ins and accepts count against one client address
 	partner            string
 	accountA, accountB string
 	clientID, secret   string
@@ -34,8 +37,10 @@ const password = "a long enough passphrase"
 
 func setupOAuth(t *testing.T) *oauthFixture {
 	t.Helper()
-	sys, partner := setup(t)
-	f := &oauthFixture{sys: sys, partner: partner, accountA: create(t, sys, partner, "oauth-a"),
+	db := tenantrytest.Database(t)
+	sys := tenantrytest.Start(t, func(c *node.Config) { c.DatabaseURL = db })
+	_, partner := sys.Partner()
+	f := &oauthFixture{sys: sys, db: db, partner: partner, accountA: create(t, sys, partner, "oauth-a"),
 		accountB: create(t, sys, partner, "oauth-b"),
 		browser:  &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	for _, u := range []struct{ account, email string }{
@@ -142,19 +147,31 @@ func (f *oauthFixture) code(t *testing.T, email string) (code, verifier string) 
 // token calls the token endpoint as client id/secret.
 func (f *oauthFixture) token(t *testing.T, id, secret string, form url.Values) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest("POST", f.sys.URL+"/oauth/token", strings.NewReader(form.Encode()))
+	status, out, cache, err := tokenCall(f.sys.URL, "application/x-www-form-urlencoded", id, secret, form)
 	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if status == http.StatusOK {
+		require.Equal(t, "no-store", cache)
+	}
+	return status, out
+}
+
+// tokenCall posts form to the token endpoint of the API at base as client
+// id/secret, and returns the status, the body and the Cache-Control
+// header. Safe to call from any goroutine.
+func tokenCall(base, contentType, id, secret string, form url.Values) (status int, out map[string]any, cache string, err error) {
+	req, err := http.NewRequest("POST", base+"/oauth/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, "", err
+	}
+	req.Header.Set("Content-Type", contentType)
 	req.SetBasicAuth(id, secret)
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var out map[string]any
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-	if resp.StatusCode == http.StatusOK {
-		require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	if err != nil {
+		return 0, nil, "", err
 	}
-	return resp.StatusCode, out
+	defer resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out, resp.Header.Get("Cache-Control"), err
 }
 
 // exchange redeems a code and returns the access and refresh tokens.
@@ -342,6 +359,19 @@ func TestOAuthServer(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, status)
 		f.exchange(t, code, verifier) // a refused client did not spend the code
 	})
+	t.Run("ContentTypeParameters", func(t *testing.T) {
+		code, verifier := f.code(t, "ada@example.com")
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}
+		for _, ct := range []string{"text/plain", "application/json", "", "application/x-www-form-urlencoded; charset"} {
+			status, out, _, err := tokenCall(f.sys.URL, ct, f.clientID, f.secret, form)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusBadRequest, status, ct)
+			require.Equal(t, "invalid_request", out["error"], ct)
+		}
+		status, out, _, err := tokenCall(f.sys.URL, "Application/X-WWW-Form-URLEncoded; charset=UTF-8", f.clientID, f.secret, form)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status, "a charset parameter is fine: %v", out)
+	})
 	t.Run("NoOtherGrants", func(t *testing.T) {
 		for _, grant := range []string{"password", "client_credentials", "implicit", ""} {
 			status, out := f.token(t, f.clientID, f.secret, url.Values{"grant_type": {grant},
@@ -430,5 +460,69 @@ func TestOAuthApps(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, f.works(t, access))
 		status, _ := f.refresh(t, refresh)
 		require.Equal(t, http.StatusUnauthorized, status, "the client itself is gone")
+	})
+}
+
+// TestOAuthTokenFault cuts the API off from Postgres while it issues an
+// access token, after the code or refresh token was checked: the client
+// gets a 500, and its retry with the same code or refresh token must
+// work — not be taken for reuse, which would revoke the user's grant.
+func TestOAuthTokenFault(t *testing.T) {
+	t.Parallel()
+	f := setupOAuth(t)
+	proxy, via := tenantrytest.NewPostgresProxy(t)
+	u, err := url.Parse(via)
+	require.NoError(t, err)
+	own, err := url.Parse(f.db)
+	require.NoError(t, err)
+	u.Path = own.Path
+	api := tenantrytest.StartWithNATS(t, f.sys.NATS, func(c *node.Config) { c.Worker, c.DatabaseURL = false, u.String() })
+
+	// cut sends form to api's token endpoint; while the access token's
+	// record waits for the account row (its foreign key), held here, the
+	// proxy is cut. It returns the answer's status.
+	cut := func(t *testing.T, form url.Values) int {
+		ctx := context.Background()
+		hold, err := f.sys.Node.Store.Pool().Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = hold.Rollback(ctx) }()
+		_, err = hold.Exec(ctx, `SELECT 1 FROM core.accounts WHERE id = $1 FOR UPDATE`, f.accountA)
+		require.NoError(t, err)
+		answered := make(chan int, 1)
+		go func() {
+			status, _, _, _ := tokenCall(api.URL, "application/x-www-form-urlencoded", f.clientID, f.secret, form)
+			answered <- status
+		}()
+		require.Eventually(t, func() bool {
+			var n int
+			err := f.sys.Node.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+				AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO core.tokens%'`).Scan(&n)
+			return err == nil && n > 0
+		}, 10*time.Second, 10*time.Millisecond, "the access token's record waits for the account")
+		proxy.Cut()
+		status := <-answered
+		require.NoError(t, hold.Rollback(ctx))
+		proxy.Restore()
+		return status
+	}
+
+	t.Run("RefreshToken", func(t *testing.T) {
+		a1, r1 := f.tokens(t, "ada@example.com")
+		require.Equal(t, http.StatusInternalServerError, cut(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r1}}))
+		status, out := f.refresh(t, r1)
+		require.Equal(t, http.StatusOK, status, "the retry with the same refresh token works: %v", out)
+		require.Equal(t, http.StatusOK, f.works(t, a1), "the grant was not revoked")
+		require.Equal(t, http.StatusOK, f.works(t, out["access_token"].(string)))
+		status, _ = f.refresh(t, out["refresh_token"].(string))
+		require.Equal(t, http.StatusOK, status, "and the rotation goes on")
+	})
+	t.Run("Code", func(t *testing.T) {
+		code, verifier := f.code(t, "ada@example.com")
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}
+		require.Equal(t, http.StatusInternalServerError, cut(t, form))
+		access, refresh := f.exchange(t, code, verifier) // the retry with the same code works
+		require.Equal(t, http.StatusOK, f.works(t, access))
+		status, _ := f.refresh(t, refresh)
+		require.Equal(t, http.StatusOK, status)
 	})
 }

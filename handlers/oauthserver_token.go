@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"time"
@@ -59,7 +60,8 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, e oauthError) {
 // oauthForm reads a form-encoded POST body of at most 64 KiB.
 func oauthForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")) // parameters (charset=UTF-8) are allowed
+	if err != nil || mt != "application/x-www-form-urlencoded" || r.ParseForm() != nil {
 		return nil, &oauthError{http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded"}
 	}
 	return r.PostForm, nil
@@ -124,24 +126,34 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 var invalidGrant = &oauthError{http.StatusBadRequest, "invalid_grant",
 	"the authorization code or refresh token is invalid, expired, used or revoked"}
 
+// grant redeems a code or rotates a refresh token. The new refresh token
+// and the access token's record are stored in the transaction that spends
+// the code or token (the access token is signed inside it: signing does
+// no I/O), so a failure leaves the code or token unspent and the client's
+// retry is not mistaken for reuse.
 func (s *Server) grant(w http.ResponseWriter, r *http.Request, c *tenantry.OAuthClient, form url.Values) *oauthError {
 	ctx := r.Context()
 	refresh := newSecret()
-	refreshUntil := time.Now().Add(s.cfg.OAuth.RefreshTTL)
-	var g *store.Grant
+	var access string
+	issue := store.GrantTokens{RefreshHash: secretHash(refresh), RefreshExpires: time.Now().Add(s.cfg.OAuth.RefreshTTL),
+		Access: func(g *store.Grant) (store.TokenRecord, error) {
+			t, err := s.issuer.Sign(tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: g.PartnerID,
+				AccountID: g.AccountID, GrantID: g.ID}, s.cfg.OAuth.AccessTTL)
+			if err != nil {
+				return store.TokenRecord{}, err
+			}
+			access = t.Token
+			return *t.Record, nil // an OAuth access token is always recorded
+		}}
 	var err error
 	switch form.Get("grant_type") {
 	case "authorization_code":
-		if g, err = s.store.RedeemCode(ctx, c.ID, secretHash(form.Get("code"))); err != nil {
-			return s.grantError(r, err)
+		verify := func(g *store.Grant) bool {
+			return g.RedirectURI == form.Get("redirect_uri") && pkceVerifies(form.Get("code_verifier"), g.CodeChallenge)
 		}
-		if g.RedirectURI != form.Get("redirect_uri") || !pkceVerifies(form.Get("code_verifier"), g.CodeChallenge) {
-			// The code is spent either way; nothing was issued under it.
-			return s.grantError(r, s.store.RevokeGrant(ctx, g.ID))
-		}
-		err = s.store.AddRefreshToken(ctx, g.ID, secretHash(refresh), refreshUntil)
+		_, err = s.store.RedeemCode(ctx, c.ID, secretHash(form.Get("code")), verify, issue)
 	case "refresh_token":
-		g, err = s.store.RotateRefreshToken(ctx, c.ID, secretHash(form.Get("refresh_token")), secretHash(refresh), refreshUntil)
+		_, err = s.store.RotateRefreshToken(ctx, c.ID, secretHash(form.Get("refresh_token")), issue)
 	case "":
 		return &oauthError{http.StatusBadRequest, "invalid_request", "grant_type is required"}
 	default:
@@ -150,21 +162,15 @@ func (s *Server) grant(w http.ResponseWriter, r *http.Request, c *tenantry.OAuth
 	if err != nil {
 		return s.grantError(r, err)
 	}
-	access, _, err := s.issuer.Issue(ctx, tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: g.PartnerID,
-		AccountID: g.AccountID, GrantID: g.ID}, s.cfg.OAuth.AccessTTL)
-	if err != nil {
-		return s.grantError(r, err)
-	}
 	_ = writeJSON(w, http.StatusOK, oauthTokens{AccessToken: access, TokenType: "Bearer",
 		ExpiresIn: int(s.cfg.OAuth.AccessTTL / time.Second), RefreshToken: refresh})
 	return nil
 }
 
-// grantError is invalid_grant for a grant that does not work (err nil
-// too: the grant was refused after it was spent), and a logged
-// server_error for anything else.
+// grantError is invalid_grant for a grant that does not work, and a
+// logged server_error for anything else.
 func (s *Server) grantError(r *http.Request, err error) *oauthError {
-	if err == nil || tenantry.ErrorCode(err) == tenantry.EUNAUTHORIZED {
+	if tenantry.ErrorCode(err) == tenantry.EUNAUTHORIZED {
 		return invalidGrant
 	}
 	s.log.Error("oauth token endpoint", zap.String("request_id", requestID(r.Context())), zap.Error(err))

@@ -3,8 +3,8 @@ package handlers
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -152,11 +152,33 @@ func rateKey(r *http.Request) string {
 	if c, ok := tenantry.CallerFrom(r.Context()); ok {
 		return "cred:" + c.Credential()
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	return clientKey(r)
+}
+
+// limitAddress counts an unauthenticated attempt at something guessable
+// or slow on purpose (a sign-in, an invitation accept) against the auth
+// quota of the client's address, so that one client cannot try many
+// people or links, nor make the server hash passwords, without bound.
+func (s *Server) limitAddress(w http.ResponseWriter, r *http.Request) error {
+	return s.limit(w, r, classAuth, clientKey(r))
+}
+
+// clientKey names the client a request came from: its peer's IPv4
+// address, or the /64 of an IPv6 one (a single host usually holds a whole
+// /64). X-Forwarded-For is not trusted, since any client can send it, so
+// behind a reverse proxy every request comes from the proxy and shares
+// its quota (see docs/auth.md).
+func clientKey(r *http.Request) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
-		host = r.RemoteAddr
+		return "ip:" + r.RemoteAddr
 	}
-	return "ip:" + host
+	a := ap.Addr().Unmap()
+	if a.Is6() {
+		p, _ := a.WithZone("").Prefix(64)
+		return "ip:" + p.String()
+	}
+	return "ip:" + a.String()
 }
 
 // seconds rounds d up to whole seconds, at least 1.

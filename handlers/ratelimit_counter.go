@@ -22,11 +22,20 @@ import (
 // one share interval; a replica that had not seen the key for two
 // windows starts from zero, and can admit up to a quota in its first
 // interval (never more than N×quota in all).
+//
+// A replica counts at most maxKeys keys at once: some keys are made of
+// what unauthenticated clients send (an address, a sign-in's email, an
+// invitation link), so their number must not grow memory, or the share
+// round trip, without bound. A key beyond the cap evicts the least
+// recently seen of a few counters sampled at random; an evicted key that
+// comes back relearns its count from the shared counters at the next
+// share, so it stays limited (to within one share interval's worth).
 type limiter struct {
-	store *store.Store
-	share time.Duration
-	log   *zap.Logger
-	now   func() time.Time
+	store   *store.Store
+	share   time.Duration
+	log     *zap.Logger
+	now     func() time.Time
+	maxKeys int
 
 	mu       sync.Mutex
 	counters map[string]*counter
@@ -50,7 +59,15 @@ type counter struct {
 	window    time.Duration
 	win       int64
 	cur, prev int64
+	seen      int64 // when last asked about, in Unix nanoseconds
 }
+
+// Bounds of the keys a replica counts: maxRateKeys at once (about 20 MB),
+// evicting the least recently seen of evictSample counters beyond it.
+const (
+	maxRateKeys = 100_000
+	evictSample = 8
+)
 
 // decision is the outcome of one request against its quota.
 type decision struct {
@@ -61,7 +78,7 @@ type decision struct {
 }
 
 func newLimiter(st *store.Store, share time.Duration, log *zap.Logger) *limiter {
-	return &limiter{store: st, share: share, log: log, now: time.Now,
+	return &limiter{store: st, share: share, log: log, now: time.Now, maxKeys: maxRateKeys,
 		counters: map[string]*counter{}, pending: map[pendingKey]int64{}}
 }
 
@@ -73,9 +90,13 @@ func (l *limiter) allow(key string, q RateLimit) decision {
 	defer l.mu.Unlock()
 	c := l.counters[key]
 	if c == nil {
+		if len(l.counters) >= l.maxKeys {
+			l.evictOne()
+		}
 		c = &counter{window: q.Window, win: win}
 		l.counters[key] = c
 	}
+	c.seen = now.UnixNano()
 	c.roll(win)
 	weight := 1 - float64(into)/float64(q.Window)
 	estimate := float64(c.prev)*weight + float64(c.cur)
@@ -218,4 +239,21 @@ func (l *limiter) evict() {
 			delete(l.counters, key)
 		}
 	}
+}
+
+// evictOne forgets the least recently seen of evictSample counters (Go
+// starts each map iteration at a random place); l.mu is held. A key in
+// active use is seen often, so it is all but never the one evicted.
+func (l *limiter) evictOne() {
+	var oldest string
+	seen, n := int64(math.MaxInt64), 0
+	for key, c := range l.counters {
+		if c.seen < seen {
+			oldest, seen = key, c.seen
+		}
+		if n++; n == evictSample {
+			break
+		}
+	}
+	delete(l.counters, oldest)
 }

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"fmt"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -50,4 +52,39 @@ func TestSlidingWindow(t *testing.T) {
 	require.True(t, l.allow("other", q).allowed, "keys are apart")
 	now = now.Add(3 * q.Window)
 	require.Equal(t, 9, l.allow("k", q).remaining, "both windows long gone")
+}
+
+// TestLimiterKeysBounded: keys made of what clients send (a new one per
+// request) never hold more than maxKeys counters, and a key in use is not
+// the one evicted: it stays limited.
+func TestLimiterKeysBounded(t *testing.T) {
+	t.Parallel()
+	q := RateLimit{Limit: 2, Window: time.Hour}
+	now := time.Unix(0, 0).Add(1000 * time.Hour)
+	l := newLimiter(nil, time.Second, nil)
+	l.now, l.maxKeys = func() time.Time { return now }, 100
+	require.True(t, l.allow("hot", q).allowed)
+	require.True(t, l.allow("hot", q).allowed)
+	for i := range 10_000 {
+		now = now.Add(time.Millisecond)
+		require.True(t, l.allow(fmt.Sprintf("junk-%d", i), q).allowed)
+		require.False(t, l.allow("hot", q).allowed, "after %d junk keys", i)
+	}
+	require.LessOrEqual(t, len(l.counters), 100)
+}
+
+func TestClientKey(t *testing.T) {
+	t.Parallel()
+	for addr, want := range map[string]string{
+		"192.0.2.7:4321":                 "ip:192.0.2.7",
+		"[::ffff:192.0.2.7]:4321":        "ip:192.0.2.7",
+		"[2001:db8:1:2:3:4:5:6]:4321":    "ip:2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff::1%eth0]:80": "ip:2001:db8:1:2::/64",
+		"@":                              "ip:@", // not an address (a Unix socket): as is
+	} {
+		r := httptest.NewRequest("POST", "/oauth/authorize", nil)
+		r.RemoteAddr = addr
+		r.Header.Set("X-Forwarded-For", "198.51.100.1")
+		require.Equal(t, want, clientKey(r), addr)
+	}
 }

@@ -3,12 +3,16 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantry/tenantry/handlers"
@@ -137,5 +141,61 @@ func TestParseRateLimits(t *testing.T) {
 	for _, bad := range []string{"read=0/1m", "read=10", "reads=10/1m", "read=10/1500ms", "read=x/1m", "write=10/0s"} {
 		_, err := handlers.ParseRateLimits(bad)
 		require.Error(t, err, bad)
+	}
+}
+
+// TestAuthLimitsPerAddress: sign-ins and invitation accepts count against
+// the client's address as well as against the person or link, so one
+// client cannot try many people; an email that cannot be one is refused
+// at once; and sign-in counters are keyed by a hash, never by what was
+// typed.
+func TestAuthLimitsPerAddress(t *testing.T) {
+	t.Parallel()
+	db := tenantrytest.Database(t) // counters of its own: every test's client is 127.0.0.1
+	sys := tenantrytest.Start(t, func(c *node.Config) {
+		c.DatabaseURL = db
+		c.HTTP.RateLimits = handlers.RateLimits{Auth: handlers.RateLimit{Limit: 4, Window: time.Hour}, Share: 50 * time.Millisecond}
+	})
+	_, partner := sys.Partner()
+	app := sys.Do("POST", "/api/oauth/apps", partner, map[string]any{"name": "app", "redirect_uris": []string{redirectURI}})
+	require.Equal(t, http.StatusCreated, app.Status, string(app.Body))
+	_, challenge := pkce()
+	signIn := func(email string) (int, string) {
+		form := url.Values{"step": {"login"}, "email": {email}, "password": {password}, "client_id": {app.JSON["client_id"].(string)},
+			"redirect_uri": {redirectURI}, "response_type": {"code"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+		resp, err := http.PostForm(sys.URL+"/oauth/authorize", form)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+
+	status, _ := signIn("ada@example.com")
+	require.Equal(t, http.StatusUnauthorized, status)
+	status, page := signIn(strings.Repeat("a", 250) + "@example.com")
+	require.Equal(t, http.StatusBadRequest, status, "an email over 254 characters")
+	require.Contains(t, page, "Enter a valid email address.")
+	for _, email := range []string{"bob@example.com", "carol@example.com"} {
+		status, _ := signIn(email)
+		require.Equal(t, http.StatusUnauthorized, status, email)
+	}
+	status, page = signIn("dan@example.com")
+	require.Equal(t, http.StatusTooManyRequests, status, "a fifth attempt from one address, whoever it is for: %s", page)
+	r := sys.Do("POST", "/api/invitations/accept", "", map[string]any{"token": "a-link", "password": password})
+	require.Equal(t, http.StatusTooManyRequests, r.Status, "invitation accepts share the address's quota: %s", r.Body)
+	require.NotEmpty(t, r.Header.Get("Retry-After"))
+
+	var keys []string
+	require.Eventually(t, func() bool {
+		rows, err := sys.Node.Store.Pool().Query(context.Background(), `SELECT key FROM core.rate_counters WHERE key LIKE 'auth:login:%'`)
+		require.NoError(t, err)
+		keys, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return len(keys) == 3
+	}, 5*time.Second, 20*time.Millisecond, "one sign-in counter per person tried (not the refused email)")
+	for _, k := range keys {
+		require.NotContains(t, k, "example.com", "keyed by a hash")
+		require.Len(t, k, len("auth:login:")+43)
 	}
 }

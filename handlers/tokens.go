@@ -49,7 +49,9 @@ func (s *Server) subaccountTokenByExternalID(w http.ResponseWriter, r *http.Requ
 // issueAccountToken answers with a token for account a: for client-side
 // use (AccountTokenTTL), non-expiring with expire=false, or single-use
 // (SingleUseTTL, accepted only where a route requires one) with
-// single_use=true.
+// single_use=true. A token minted by an API key (used directly or
+// exchanged) is recorded with the key, whatever its kind, and dies with
+// it: revoking a key leaves nothing it minted working.
 func (s *Server) issueAccountToken(w http.ResponseWriter, r *http.Request, a *tenantry.Subaccount) error {
 	q := r.URL.Query()
 	expire, err := boolParam(q.Get("expire"), "expire", true)
@@ -60,7 +62,7 @@ func (s *Server) issueAccountToken(w http.ResponseWriter, r *http.Request, a *te
 	if err != nil {
 		return err
 	}
-	c := tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: a.PartnerID, AccountID: a.ID}
+	c := tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: a.PartnerID, AccountID: a.ID, KeyID: caller(r).KeyID}
 	ttl := s.cfg.AccountTokenTTL
 	switch {
 	case singleUse && !expire:
@@ -78,8 +80,9 @@ func (s *Server) issueAccountToken(w http.ResponseWriter, r *http.Request, a *te
 	return writeJSON(w, http.StatusOK, tokenResponse{Token: token, ExpiresAt: exp})
 }
 
-// revokeSubaccountTokens revokes every non-expiring token of subaccount
-// id: {"revoked": n}.
+// revokeSubaccountTokens revokes every recorded token of subaccount id
+// (non-expiring, minted by an API key, OAuth access tokens):
+// {"revoked": n}.
 func (s *Server) revokeSubaccountTokens(w http.ResponseWriter, r *http.Request) error {
 	n, err := s.store.RevokeAccountTokens(r.Context(), caller(r), chi.URLParam(r, "id"))
 	if err != nil {

@@ -46,9 +46,11 @@ func (s *Store) APIKeys(ctx context.Context, partnerID string, p tenantry.Page) 
 }
 
 // RevokeAPIKey revokes a partner's key id and, in the same transaction,
-// every token exchanged for it: from the commit on, neither authenticates.
-// Revoking a revoked key changes nothing. ENOTFOUND if the partner has no
-// such key.
+// every token recorded with it (key_id): those exchanged for it and the
+// account and single-use tokens it minted. From the commit on, none of
+// them authenticates, and no new one is recorded (RecordToken locks the
+// key). Revoking a revoked key changes nothing. ENOTFOUND if the partner
+// has no such key.
 func (s *Store) RevokeAPIKey(ctx context.Context, partnerID, id string) (*tenantry.APIKey, error) {
 	var k *tenantry.APIKey
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -59,14 +61,15 @@ func (s *Store) RevokeAPIKey(ctx context.Context, partnerID, id string) (*tenant
 			return translate(err, "api key "+id)
 		}
 		_, err = tx.Exec(ctx, `UPDATE core.tokens SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL`, id)
-		return translate(err, "revoke exchanged tokens")
+		return translate(err, "revoke the key's tokens")
 	})
 	return k, err
 }
 
 // ReactivateAPIKey makes a revoked key authenticate again. Tokens
-// exchanged before the revocation stay revoked. Reactivating an active key
-// changes nothing. ENOTFOUND if the partner has no such key.
+// exchanged for it or minted by it before the revocation stay revoked.
+// Reactivating an active key changes nothing. ENOTFOUND if the partner has
+// no such key.
 func (s *Store) ReactivateAPIKey(ctx context.Context, partnerID, id string) (*tenantry.APIKey, error) {
 	k, err := scanAPIKey(s.pool.QueryRow(ctx, `UPDATE core.api_keys SET revoked_at = NULL
 		WHERE id = $1 AND partner_id = $2 RETURNING `+apiKeyColumns, id, partnerID))

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,14 +11,41 @@ import (
 	"github.com/tenantry/tenantry"
 )
 
-// RecordToken stores the id of a token that is checked on every use (a
-// non-expiring token, one exchanged for an API key: c.KeyID set, or an
-// OAuth access token: c.GrantID set) so that it can be revoked. kind is the token's kind, kid its signing key,
-// kept while the token may be used; expiresAt is nil if it never expires.
-func (s *Store) RecordToken(ctx context.Context, kind string, c tenantry.Caller, kid string, expiresAt *time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO core.tokens (id, kind, partner_id, account_id, key_id, grant_id, kid, expires_at)
-		VALUES ($1, $2, $3, nullif($4, ''), nullif($5, ''), nullif($6, ''), $7, $8)`,
-		c.TokenID, kind, c.PartnerID, c.AccountID, c.KeyID, c.GrantID, kid, expiresAt)
+// TokenRecord is what is stored of a token checked on every use, so that
+// it can be revoked.
+type TokenRecord struct {
+	Kind string
+	// Caller is the token's: TokenID its id, KeyID the API key that minted
+	// it (and revokes it), GrantID the OAuth grant that issued it.
+	Caller    tenantry.Caller
+	KID       string     // its signing key, kept while the token may verify
+	ExpiresAt *time.Time // nil if it never expires
+}
+
+// RecordToken stores r: a non-expiring token, one exchanged for or
+// minted by an API key (Caller.KeyID set), or an OAuth access token
+// (Caller.GrantID set). EUNAUTHORIZED if the key is revoked: a token is
+// never recorded live after its key's revocation has committed.
+func (s *Store) RecordToken(ctx context.Context, r TokenRecord) error {
+	return recordToken(ctx, s.pool, r)
+}
+
+// recordToken stores r through q (the pool, or the transaction that
+// issues the token). The key, if any, is locked against a concurrent
+// revocation (FOR SHARE): RevokeAPIKey either sees this token or commits
+// first and this insert finds the key revoked.
+func recordToken(ctx context.Context, q rowQuerier, r TokenRecord) error {
+	c := r.Caller
+	var id string
+	err := q.QueryRow(ctx, `INSERT INTO core.tokens (id, kind, partner_id, account_id, key_id, grant_id, kid, expires_at)
+		SELECT $1, $2, $3, nullif($4, ''), nullif($5, ''), nullif($6, ''), $7, $8
+		WHERE $5 = '' OR EXISTS (SELECT 1 FROM core.api_keys
+			WHERE id = $5 AND partner_id = $3 AND revoked_at IS NULL FOR SHARE)
+		RETURNING id`,
+		c.TokenID, r.Kind, c.PartnerID, c.AccountID, c.KeyID, c.GrantID, r.KID, r.ExpiresAt).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return tenantry.Errorf(tenantry.EUNAUTHORIZED, "the API key is unknown or revoked")
+	}
 	return translate(err, "token")
 }
 
@@ -46,9 +74,9 @@ func (s *Store) RevokePartnerTokens(ctx context.Context, partnerID string) (int6
 
 // CheckCaller confirms that a verified token still stands: its partner
 // exists, its account (if any) is the partner's and not deleted, and, for
-// a recorded token (stored: non-expiring, exchanged for an API key, or an
-// OAuth access token), it is not revoked. EUNAUTHORIZED if not. One
-// indexed query, on every request.
+// a recorded token (stored: non-expiring, exchanged for or minted by an
+// API key, or an OAuth access token), it is not revoked. EUNAUTHORIZED if
+// not. One indexed query, on every request.
 func (s *Store) CheckCaller(ctx context.Context, c tenantry.Caller, stored bool) error {
 	tokenID := ""
 	if stored {
@@ -69,9 +97,10 @@ func (s *Store) CheckCaller(ctx context.Context, c tenantry.Caller, stored bool)
 	return nil
 }
 
-// RevokeAccountTokens revokes every non-expiring token of subaccount id
-// and returns how many were live. ENOTFOUND if c may not see it.
-// (Short-lived account tokens expire within the hour; they die at once
+// RevokeAccountTokens revokes every recorded token of subaccount id (the
+// non-expiring ones, those minted by an API key, OAuth access tokens) and
+// returns how many were live. ENOTFOUND if c may not see it.
+// (Unrecorded account tokens expire within the hour; they die at once
 // when the subaccount is deleted.)
 func (s *Store) RevokeAccountTokens(ctx context.Context, c tenantry.Caller, id string) (int64, error) {
 	if _, err := s.Subaccount(ctx, c, id); err != nil {
