@@ -198,6 +198,16 @@ func TestTenantConnectionReuse(t *testing.T) {
 	require.Equal(t, first.JSON["rows"], query("pid again", "SELECT pg_backend_pid() AS pid").JSON["rows"],
 		"the same logged-in connection serves the next query")
 
+	// An idle connection that died meanwhile is replaced, unseen.
+	var pid int
+	require.NoError(t, sys.Node.Store.Pool().QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
+		WHERE usename = $1`, schema+"_sql").Scan(&pid))
+	_, err := sys.Node.Store.Pool().Exec(context.Background(), `SELECT pg_terminate_backend($1, 5000)`, pid)
+	require.NoError(t, err)
+	fresh := query("after terminate", "SELECT pg_backend_pid() AS pid")
+	require.Equal(t, 200, fresh.Status, string(fresh.Body))
+	require.NotEqual(t, first.JSON["rows"], fresh.JSON["rows"])
+
 	settings := "SELECT current_setting('search_path') AS sp, current_setting('work_mem') AS wm, current_setting('statement_timeout') AS st"
 	before := query("settings before", settings)
 	require.Equal(t, `"`+schema+`"`, before.JSON["rows"].([]any)[0].([]any)[0])

@@ -8,15 +8,18 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Idle tenant connections kept for reuse: logging in as a tenant's SQL
-// role costs a connection and a SCRAM exchange, far more than a query.
-// perAccount queries of one account run at once in one process (the
-// others wait their turn), below the login role's CONNECTION LIMIT 5, so
-// one process alone never meets it.
+// Logging in as a tenant's SQL role costs a connection and a SCRAM
+// exchange, far more than a query, so logged-in connections are kept for
+// the account's next query. Each process runs at most perAccount of an
+// account's queries at once (the others wait their turn) and keeps at
+// most idlePerAccount of its connections idle: an api and a worker
+// process together stay below the login role's CONNECTION LIMIT 5.
 const (
-	perAccount = 4
-	idleTotal  = 64
-	idleFor    = time.Minute
+	perAccount     = 2
+	idlePerAccount = 1
+	idleTotal      = 16
+	idleFor        = time.Minute
+	resetTimeout   = 2 * time.Second
 )
 
 // idleConn is a logged-in tenant connection waiting for its next query.
@@ -26,9 +29,11 @@ type idleConn struct {
 	since           time.Time
 }
 
-// connCache keeps idle connections per account, newest last. A
-// connection only ever serves the account it logged in as, and its
-// session settings are reset before it is kept. Safe for concurrent use.
+// connCache keeps idle connections per account and admits an account's
+// queries perAccount at a time. A connection only ever serves the
+// account it logged in as. Idle connections are closed when they have
+// waited idleFor, checked whenever the cache is used, and by close.
+// Safe for concurrent use.
 type connCache struct {
 	mu     sync.Mutex
 	idle   []idleConn // oldest first
@@ -42,7 +47,8 @@ type turn struct {
 	users int // running or waiting
 }
 
-// acquire waits for account's turn to run a query. Call release after.
+// acquire waits for account's turn to run a query; ctx's error if it
+// ends first. Call release after.
 func (c *connCache) acquire(ctx context.Context, account string) error {
 	c.mu.Lock()
 	if c.turns == nil {
@@ -79,33 +85,32 @@ func (c *connCache) leave(account string, admitted bool) {
 	}
 }
 
-// get returns an idle connection of account and its schema, or nil;
-// connections idle for longer than idleFor are closed on the way.
+// get returns an idle connection of account and its schema, or nil.
 func (c *connCache) get(account string) (*pgx.Conn, string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.expire()
+	stale := c.expire()
+	var got idleConn
 	for i := len(c.idle) - 1; i >= 0; i-- {
-		if ic := c.idle[i]; ic.account == account {
+		if c.idle[i].account == account {
+			got = c.idle[i]
 			c.idle = append(c.idle[:i], c.idle[i+1:]...)
-			return ic.conn, ic.schema
+			break
 		}
 	}
-	return nil, ""
+	c.mu.Unlock()
+	closeAll(stale)
+	return got.conn, got.schema
 }
 
 // put keeps conn for account's next query if it is healthy and its
-// session state resets, closing the oldest idle connection beyond the
-// limits; otherwise it closes conn.
-func (c *connCache) put(ctx context.Context, account, schema string, conn *pgx.Conn) {
-	// Tenant transactions always roll back, which undoes set_config(…,
-	// false) too; RESET ALL is the second guard, and each query sets its
-	// own guards again.
-	if conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
-		_ = conn.Close(ctx)
-		return
-	}
-	if _, err := conn.Exec(ctx, `RESET ALL`); err != nil {
+// session resets within resetTimeout, closing what goes beyond the
+// limits; otherwise it closes conn. Tenant transactions always roll back,
+// which undoes set_config(…, false) too; the reset is the second guard,
+// and drops session advisory locks, which a rollback keeps.
+func (c *connCache) put(account, schema string, conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), resetTimeout)
+	defer cancel()
+	if conn.IsClosed() || conn.PgConn().TxStatus() != 'I' || reset(ctx, conn) != nil {
 		_ = conn.Close(ctx)
 		return
 	}
@@ -116,13 +121,13 @@ func (c *connCache) put(ctx context.Context, account, schema string, conn *pgx.C
 		return
 	}
 	c.idle = append(c.idle, idleConn{conn: conn, account: account, schema: schema, since: time.Now()})
-	var evict []*pgx.Conn
+	evict := c.expire()
 	n := 0
 	for i := len(c.idle) - 1; i >= 0; i-- {
-		if c.idle[i].account == account {
-			n++
+		if c.idle[i].account != account {
+			continue
 		}
-		if c.idle[i].account == account && n > perAccount {
+		if n++; n > idlePerAccount {
 			evict = append(evict, c.idle[i].conn)
 			c.idle = append(c.idle[:i], c.idle[i+1:]...)
 		}
@@ -132,28 +137,45 @@ func (c *connCache) put(ctx context.Context, account, schema string, conn *pgx.C
 		c.idle = c.idle[1:]
 	}
 	c.mu.Unlock()
-	for _, conn := range evict {
-		_ = conn.Close(ctx)
-	}
+	closeAll(evict)
 }
 
-// expire closes connections idle for longer than idleFor; c.mu is held.
-func (c *connCache) expire() {
-	cut := 0
-	for cut < len(c.idle) && time.Since(c.idle[cut].since) > idleFor {
-		_ = c.idle[cut].conn.Close(context.Background())
-		cut++
+// reset returns the session to a fresh login's state: settings,
+// advisory locks, prepared statements, temporary tables. (Tenant
+// connections prepare nothing of their own: login sets DescribeExec.)
+func reset(ctx context.Context, conn *pgx.Conn) error {
+	_, err := conn.Exec(ctx, `DISCARD ALL`)
+	return err
+}
+
+// expire takes out the connections idle for longer than idleFor, for the
+// caller to close once c.mu is released.
+func (c *connCache) expire() []*pgx.Conn {
+	var out []*pgx.Conn
+	for len(c.idle) > 0 && time.Since(c.idle[0].since) > idleFor {
+		out = append(out, c.idle[0].conn)
+		c.idle = c.idle[1:]
 	}
-	c.idle = c.idle[cut:]
+	return out
 }
 
 // close closes every idle connection; later puts close theirs.
 func (c *connCache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
+	var all []*pgx.Conn
 	for _, ic := range c.idle {
-		_ = ic.conn.Close(context.Background())
+		all = append(all, ic.conn)
 	}
 	c.idle = nil
+	c.mu.Unlock()
+	closeAll(all)
+}
+
+func closeAll(conns []*pgx.Conn) {
+	for _, conn := range conns {
+		ctx, cancel := context.WithTimeout(context.Background(), resetTimeout)
+		_ = conn.Close(ctx)
+		cancel()
+	}
 }

@@ -109,20 +109,38 @@ func (w *Warehouse) Check(ctx context.Context, accountID, query string) error {
 const wrapPrefix = "SELECT * FROM ("
 
 func (w *Warehouse) run(ctx context.Context, accountID, query string, sqlLimit int) (*tenantry.Rows, error) {
-	// The server's statement timeout is the limit; this deadline is the
-	// backstop for work Postgres does not interrupt (XML parsing).
-	ctx, cancel := context.WithTimeout(ctx, w.timeout+2*time.Second)
-	defer cancel()
-	if err := w.conns.acquire(ctx, accountID); err != nil {
-		return nil, queryError(err)
+	// Waiting for the account's turn has its own bound, so a query that
+	// waited still gets its whole time.
+	wait, cancel := context.WithTimeout(ctx, w.timeout)
+	err := w.conns.acquire(wait, accountID)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, tenantry.Errorf(tenantry.ERATELIMIT, "too many queries of this account are running; try again shortly")
 	}
 	defer w.conns.release(accountID)
-	conn, schema, err := w.connect(ctx, accountID)
+	// The server's statement timeout is the limit; this deadline is the
+	// backstop for work Postgres does not interrupt (XML parsing).
+	ctx, cancel = context.WithTimeout(ctx, w.timeout+2*time.Second)
+	defer cancel()
+	conn, schema, cached, err := w.connect(ctx, accountID)
 	if err != nil {
-		return nil, queryError(err)
+		return nil, err
 	}
-	defer w.conns.put(context.WithoutCancel(ctx), accountID, schema, conn)
 	out, err := w.read(ctx, conn, schema, query, sqlLimit)
+	if err != nil && cached && (pgconn.SafeToRetry(err) || conn.IsClosed()) {
+		// The idle connection had died (a restart, a terminated backend):
+		// once more on a new one. Tenant SQL never commits, so running it
+		// again is harmless.
+		_ = conn.Close(ctx)
+		if conn, schema, err = w.login(ctx, accountID); err != nil {
+			return nil, err
+		}
+		out, err = w.read(ctx, conn, schema, query, sqlLimit)
+	}
+	w.conns.put(accountID, schema, conn)
 	if err != nil {
 		return nil, queryError(err)
 	}
@@ -186,11 +204,29 @@ func collect(rows pgx.Rows) (*tenantry.Rows, error) {
 func (w *Warehouse) Close() { w.conns.close() }
 
 // connect returns a connection logged in as the account's SQL login
-// role: an idle one if there is one, else a new one.
-func (w *Warehouse) connect(ctx context.Context, accountID string) (*pgx.Conn, string, error) {
+// role: an idle one (cached) if there is one, else a new one.
+func (w *Warehouse) connect(ctx context.Context, accountID string) (conn *pgx.Conn, schema string, cached bool, err error) {
 	if conn, schema := w.conns.get(accountID); conn != nil {
-		return conn, schema, nil
+		// The account may have gone since the connection logged in.
+		live, err := w.store.AccountSchema(ctx, accountID)
+		if err == nil && live == schema {
+			return conn, schema, true, nil
+		}
+		_ = conn.Close(ctx)
+		if err == nil {
+			err = tenantry.Errorf(tenantry.ENOTFOUND, "account %s not found", accountID)
+		}
+		return nil, "", false, err
 	}
+	conn, schema, err = w.login(ctx, accountID)
+	return conn, schema, false, err
+}
+
+// login logs in as the account's SQL login role, made on first use.
+// Tenant queries are never prepared and cached on the connection: each
+// is described and run on its own (a table a sync changed must not meet
+// a stale cached plan).
+func (w *Warehouse) login(ctx context.Context, accountID string) (*pgx.Conn, string, error) {
 	schema, sealed, err := w.store.EnsureTenantLogin(ctx, accountID, func() (store.TenantLogin, error) { return w.newLogin(accountID) })
 	if err != nil {
 		return nil, "", err
@@ -201,7 +237,12 @@ func (w *Warehouse) connect(ctx context.Context, accountID string) (*pgx.Conn, s
 	}
 	cfg := w.store.Pool().Config().ConnConfig.Copy()
 	cfg.User, cfg.Password = store.LoginRole(schema), string(password)
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
 	conn, err := pgx.ConnectConfig(ctx, cfg)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "53300" { // the login's CONNECTION LIMIT
+		return nil, "", tenantry.Errorf(tenantry.ERATELIMIT, "too many queries of this account are running; try again shortly")
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("connect as %s: %w", cfg.User, err)
 	}
@@ -223,8 +264,6 @@ func queryError(err error) error {
 		return fmt.Errorf("tenant query: %w", err)
 	}
 	switch pgErr.Code {
-	case "53300":
-		return tenantry.Errorf(tenantry.ERATELIMIT, "too many queries at once for this account")
 	case "57014":
 		return tenantry.Errorf(tenantry.EINVALID, "the query ran longer than allowed and was cancelled")
 	case "25006":
