@@ -102,6 +102,7 @@ func (s *Server) updateServer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.forgetWebhookTarget(chi.URLParam(r, "id"))
 	s.accept(r.Context(), st.Messages...)
 	if st.JobID == "" && st.OAuthURL == "" {
 		return writeJSON(w, http.StatusOK, started(st)) // a rename: nothing to verify
@@ -135,6 +136,7 @@ func (s *Server) deleteServer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.forgetWebhookTarget(chi.URLParam(r, "id"))
 	s.accept(r.Context(), msgs...)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -163,4 +165,12 @@ func (s *Server) serverLogs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, newList(lines, next))
+}
+
+// forgetWebhookTarget makes a connection's change apply to its webhook
+// URL on this replica at once (others within the receiver's CacheTTL).
+func (s *Server) forgetWebhookTarget(id string) {
+	if s.hooks != nil {
+		s.hooks.ForgetConnection(id)
+	}
 }

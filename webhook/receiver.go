@@ -29,6 +29,12 @@ type ReceiverConfig struct {
 	// RetryAfter is what producers are told to wait when JetStream is
 	// unreachable; default 5s.
 	RetryAfter time.Duration
+	// CacheTTL is how long a resolved URL (the account a token names, a
+	// connection and its signing secret) is reused by this replica;
+	// default 5s, negative: never. It bounds how long another replica's
+	// change (a rotated URL, a new signing secret, a deleted connection)
+	// takes to apply here; this replica's own rotations apply at once.
+	CacheTTL time.Duration
 }
 
 func (c *ReceiverConfig) defaults() {
@@ -37,6 +43,9 @@ func (c *ReceiverConfig) defaults() {
 	}
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = 5 * time.Second
+	}
+	if c.CacheTTL == 0 {
+		c.CacheTTL = 5 * time.Second
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 }
@@ -59,6 +68,8 @@ type Receiver struct {
 	connected func() bool
 	log       *zap.Logger
 	now       func() time.Time
+	accounts  targetCache // by token hash
+	conns     targetCache // by connection id
 }
 
 // NewReceiver returns a Receiver publishing with pub. connected reports
@@ -68,7 +79,8 @@ type Receiver struct {
 func NewReceiver(cfg ReceiverConfig, st *store.Store, cat *connectors.Catalog, sealer *secret.Sealer, pub tenantry.Publisher,
 	connected func() bool, log *zap.Logger) *Receiver {
 	cfg.defaults()
-	return &Receiver{cfg: cfg, store: st, catalog: cat, sealer: sealer, pub: pub, connected: connected, log: log, now: time.Now}
+	return &Receiver{cfg: cfg, store: st, catalog: cat, sealer: sealer, pub: pub, connected: connected, log: log, now: time.Now,
+		accounts: targetCache{ttl: cfg.CacheTTL}, conns: targetCache{ttl: cfg.CacheTTL}}
 }
 
 // Config returns the receiver's configuration, defaults filled in.
@@ -92,11 +104,17 @@ type Inbound struct {
 // unknown token (or one rotated out past its grace period); EUNAVAILABLE
 // when Postgres is unreachable.
 func (r *Receiver) Account(ctx context.Context, token string) (*Target, error) {
-	pid, aid, err := r.store.AccountByWebhookToken(ctx, tokenHash(token))
+	hash := tokenHash(token)
+	if t, ok := r.accounts.get(string(hash), r.now()); ok {
+		return t, nil
+	}
+	pid, aid, err := r.store.AccountByWebhookToken(ctx, hash)
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	return &Target{PartnerID: pid, AccountID: aid}, nil
+	t := &Target{PartnerID: pid, AccountID: aid}
+	r.accounts.put(string(hash), t, r.now())
+	return t, nil
 }
 
 // Connection resolves connection id's URL with the provider's signature
@@ -105,6 +123,17 @@ func (r *Receiver) Account(ctx context.Context, token string) (*Target, error) {
 // connection has no signing secret yet; EUNAVAILABLE when Postgres is
 // unreachable.
 func (r *Receiver) Connection(ctx context.Context, id string) (*Target, error) {
+	if t, ok := r.conns.get(id, r.now()); ok {
+		return t, nil
+	}
+	t, err := r.connection(ctx, id)
+	if err == nil {
+		r.conns.put(id, t, r.now())
+	}
+	return t, err
+}
+
+func (r *Receiver) connection(ctx context.Context, id string) (*Target, error) {
 	st, err := r.store.ConnectionState(ctx, id)
 	if err != nil {
 		return nil, unavailable(err)
@@ -123,6 +152,11 @@ func (r *Receiver) Connection(ctx context.Context, id string) (*Target, error) {
 	}
 	return &Target{PartnerID: st.PartnerID, AccountID: st.AccountID, ConnectionID: st.ID, verifier: v}, nil
 }
+
+// ForgetConnection drops what this replica cached about connection id's
+// URL: call it when the connection changes (new credentials, deleted),
+// so the change applies here at once.
+func (r *Receiver) ForgetConnection(id string) { r.conns.drop(id) }
 
 // signingSecret opens the connection's secret form values (sealed by the
 // connections service with the connection's id as AAD) and returns the

@@ -54,6 +54,7 @@ func (r *Receiver) RotateAccountURL(ctx context.Context, partnerID, accountID st
 	if err != nil {
 		return nil, err
 	}
+	r.accounts.forget()
 	return r.show(u)
 }
 
