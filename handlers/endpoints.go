@@ -103,7 +103,11 @@ func (s *Server) checkHandler(r *http.Request, id string) error {
 	if err != nil {
 		return err
 	}
-	if p, err := script.Compile(i.RawCode); err == nil && !p.HasHandler {
+	p, err := script.Compile(i.RawCode)
+	if err != nil {
+		return tenantry.Invalid(tenantry.FieldError{Field: "interface_id", Message: "the interface does not compile: " + tenantry.ErrorMessage(err)})
+	}
+	if !p.HasHandler {
 		return tenantry.Invalid(tenantry.FieldError{Field: "interface_id", Message: "the interface defines no handler(request) function"})
 	}
 	return nil

@@ -145,7 +145,7 @@ func (s *Server) writeWebhooks(w http.ResponseWriter, r *http.Request, pid, aid 
 // each of the account's webhooks; body {"subaccount_id",
 // "handler_interface_id"}, null (or absent) to run none. 200 with the
 // account's webhooks; 400 naming handler_interface_id for an interface
-// that is not the account's or defines no handler.
+// that is not the account's, does not compile or defines no handler.
 func (s *Server) putWebhookHandler(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		AccountID          string  `json:"subaccount_id"`
@@ -174,8 +174,9 @@ func (s *Server) putWebhookHandler(w http.ResponseWriter, r *http.Request) error
 	return s.writeWebhooks(w, r, pid, aid, u, http.StatusOK)
 }
 
-// checkWebhookHandler refuses an interface that is not account aid's or
-// defines no handler(request), naming handler_interface_id.
+// checkWebhookHandler refuses an interface that is not account aid's,
+// does not compile (stored before a change of dialect, say) or defines
+// no handler(request), naming handler_interface_id.
 func (s *Server) checkWebhookHandler(r *http.Request, pid, aid, id string) error {
 	i, err := s.store.Interface(r.Context(), tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: pid, AccountID: aid}, id)
 	if tenantry.ErrorCode(err) == tenantry.ENOTFOUND {
@@ -184,7 +185,11 @@ func (s *Server) checkWebhookHandler(r *http.Request, pid, aid, id string) error
 	if err != nil {
 		return err
 	}
-	if p, err := script.Compile(i.RawCode); err == nil && !p.HasHandler {
+	p, err := script.Compile(i.RawCode)
+	switch {
+	case err != nil:
+		return tenantry.Invalid(tenantry.FieldError{Field: "handler_interface_id", Message: "the interface does not compile: " + compileMessage(err)})
+	case !p.HasHandler:
 		return tenantry.Invalid(tenantry.FieldError{Field: "handler_interface_id", Message: "the interface defines no handler(request) function"})
 	}
 	return nil

@@ -188,6 +188,11 @@ func TestWebhookHandlerConfig(t *testing.T) {
 	mine := createInterface(t, sys, a, "hooks", hookHandlerCode)
 	theirs := createInterface(t, sys, b, "hooks", hookHandlerCode)
 	noHandler := createInterface(t, sys, a, "sync", "def main():\n    return 1\n")
+	// Stored before a change of dialect, say: it no longer compiles.
+	broken := createInterface(t, sys, a, "broken", hookHandlerCode)
+	_, err := sys.Node.Store.Pool().Exec(context.Background(), `UPDATE core.interfaces SET raw_code = $2 WHERE id = $1`,
+		broken, "def handler(request):\n    return undefined_name\n")
+	require.NoError(t, err)
 	require.Nil(t, sys.Do("GET", "/api/webhooks", a, nil).JSON["handler_interface_id"], "none at first")
 
 	for _, tc := range []struct {
@@ -199,6 +204,7 @@ func TestWebhookHandlerConfig(t *testing.T) {
 		{"ErrOtherAccountsInterface", a, map[string]any{"handler_interface_id": theirs}, 400, "handler_interface_id"},
 		{"ErrOtherAccountsInterfaceAsPartner", partner, map[string]any{"subaccount_id": aID, "handler_interface_id": theirs}, 400, "handler_interface_id"},
 		{"ErrNoHandler", a, map[string]any{"handler_interface_id": noHandler}, 400, "handler_interface_id"},
+		{"ErrDoesNotCompile", a, map[string]any{"handler_interface_id": broken}, 400, "handler_interface_id"},
 		{"ErrUnknownInterface", a, map[string]any{"handler_interface_id": "ifc_nope"}, 400, "handler_interface_id"},
 		{"ErrOtherAccount", b, map[string]any{"subaccount_id": aID, "handler_interface_id": theirs}, 404, ""},
 		{"ErrOtherPartner", stranger, map[string]any{"subaccount_id": aID, "handler_interface_id": mine}, 404, ""},

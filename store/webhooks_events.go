@@ -34,7 +34,8 @@ func webhookEventDest(ev *tenantry.WebhookEvent) []any {
 // account, connection and webhook id) was recorded before, nothing is
 // written and that record is returned with inserted false; its StreamSeq
 // names the message that was recorded first, which alone runs the
-// handler (a producer's retry or a redelivery is processed once).
+// handler (a producer's retry or a redelivery is processed once) until a
+// replay reopens the event (ReopenWebhook).
 // EINVALID if ev names an unknown partner or account.
 func (s *Store) RecordWebhook(ctx context.Context, ev *tenantry.WebhookEvent, seq uint64, status string) (rec *tenantry.WebhookEvent, inserted bool, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -101,32 +102,35 @@ func (s *Store) RecordWebhookError(ctx context.Context, id, reason string) error
 // FinishWebhook ends the handler run of webhook event ev, if it is still
 // received: processed, or failed with reason, in which case the
 // connection's log says so and a webhook.failed event (naming the
-// event's latest run, if a script ran) is written to the outbox, in one
-// transaction. It returns the messages to publish; none
-// when the event had already finished (a concurrent or repeated run).
-func (s *Store) FinishWebhook(ctx context.Context, ev *tenantry.WebhookEvent, status, reason string) ([]tenantry.Message, error) {
+// event's latest run, if a script ran) is written to the outbox. run,
+// when a script ran, is recorded as the event's latest run. All of it is
+// one transaction, so a run is never recorded on an event left to run
+// again. It returns the messages to publish; none when the event had
+// already finished (a concurrent or repeated run, which is still
+// recorded).
+func (s *Store) FinishWebhook(ctx context.Context, ev *tenantry.WebhookEvent, run *WebhookRun, status, reason string) ([]tenantry.Message, error) {
 	var msgs []tenantry.Message
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var runID string
-		err := tx.QueryRow(ctx, `UPDATE core.webhook_events SET status = $2, error = $3, attempts = attempts + 1,
-			processed_at = now() WHERE id = $1 AND status = 'received' RETURNING run_id`, ev.ID, status, CleanText(reason, 1000)).
-			Scan(&runID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // finished already
+		b, runID, finished := &pgx.Batch{}, "", false
+		if run != nil {
+			queueWebhookRun(b, run)
+			runID = run.ID
 		}
-		if err != nil || status != tenantry.WebhookFailed {
+		b.Queue(`UPDATE core.webhook_events SET status = $2, error = $3, attempts = attempts + 1, processed_at = now(),
+			run_id = coalesce(nullif($4, ''), run_id) WHERE id = $1 AND status = 'received' RETURNING run_id`,
+			ev.ID, status, CleanText(reason, 1000), runID).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&runID)
+			finished = err == nil
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // finished already
+			}
+			return err
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil || !finished || status != tenantry.WebhookFailed {
 			return err
 		}
-		data, _ := json.Marshal(map[string]string{"webhook_event_id": ev.ID, "connection_id": ev.ConnectionID, // strings: cannot fail
-			"webhook_id": ev.WebhookID, "error": reason, "run_id": runID})
-		msgs = []tenantry.Message{tenantry.Event{ID: NewID("evt"), Type: tenantry.EventWebhookFailed, PartnerID: ev.PartnerID,
-			AccountID: ev.AccountID, At: time.Now().UTC(), Data: data}.Message()}
-		b := &pgx.Batch{}
-		if ev.ConnectionID != "" {
-			queueLog(b, &tenantry.Connection{ID: ev.ConnectionID, AccountID: ev.AccountID}, "error",
-				"webhook "+CleanText(ev.WebhookID, 200)+" handler failed: "+CleanText(reason, 500), "")
-		}
-		queueOutbox(b, msgs...)
+		b = &pgx.Batch{}
+		msgs = queueWebhookFailed(b, ev, reason, runID)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
@@ -135,12 +139,29 @@ func (s *Store) FinishWebhook(ctx context.Context, ev *tenantry.WebhookEvent, st
 	return msgs, nil
 }
 
+// queueWebhookFailed queues the connection's log line and the
+// webhook.failed event of ev, failed with reason after run runID ("" for
+// none), and returns the event's message.
+func queueWebhookFailed(b *pgx.Batch, ev *tenantry.WebhookEvent, reason, runID string) []tenantry.Message {
+	data, _ := json.Marshal(map[string]string{"webhook_event_id": ev.ID, "connection_id": ev.ConnectionID, // strings: cannot fail
+		"webhook_id": ev.WebhookID, "error": reason, "run_id": runID})
+	msgs := []tenantry.Message{tenantry.Event{ID: NewID("evt"), Type: tenantry.EventWebhookFailed, PartnerID: ev.PartnerID,
+		AccountID: ev.AccountID, At: time.Now().UTC(), Data: data}.Message()}
+	if ev.ConnectionID != "" {
+		queueLog(b, &tenantry.Connection{ID: ev.ConnectionID, AccountID: ev.AccountID}, "error",
+			"webhook "+CleanText(ev.WebhookID, 200)+" handler failed: "+CleanText(reason, 500), "")
+	}
+	queueOutbox(b, msgs...)
+	return msgs
+}
+
 // ReopenWebhook sets a failed webhook event back to received, so a
-// replay or redrive runs its handler again. It reports whether it did;
-// an event that is received or processed is left as it is.
-func (s *Store) ReopenWebhook(ctx context.Context, id string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET status = 'received', processed_at = NULL
-		WHERE id = $1 AND status = 'failed'`, id)
+// replay or redrive (stream sequence seq) runs its handler again: that
+// message now owns the handler's runs (StreamSeq). It reports whether it
+// did; an event that is received or processed is left as it is.
+func (s *Store) ReopenWebhook(ctx context.Context, id string, seq uint64) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET status = 'received', processed_at = NULL, stream_seq = $2
+		WHERE id = $1 AND status = 'failed'`, id, int64(seq))
 	if err != nil {
 		return false, fmt.Errorf("reopen webhook: %w", err)
 	}

@@ -46,10 +46,13 @@ func (s *Store) WebhookHandlerID(ctx context.Context, accountID string) (string,
 
 // WebhookHandlerScript returns the interface that handles account
 // accountID's webhooks and its code, as it is now. ENOTFOUND when the
-// account has none, or its interface was deleted.
+// account has none, its interface was deleted (or is not the account's),
+// or the account is deleted or being deleted: a webhook still in flight,
+// replayed or redriven for it then runs nothing.
 func (s *Store) WebhookHandlerScript(ctx context.Context, accountID string) (interfaceID, code string, err error) {
 	err = s.pool.QueryRow(ctx, `SELECT i.id, i.raw_code FROM core.webhook_handlers h
-		JOIN core.interfaces i ON i.id = h.interface_id AND i.deleted_at IS NULL
+		JOIN core.interfaces i ON i.id = h.interface_id AND i.account_id = h.account_id AND i.deleted_at IS NULL
+		JOIN core.accounts a ON a.id = h.account_id AND a.deleted_at IS NULL AND a.status IN ('provisioning', 'active')
 		WHERE h.account_id = $1`, accountID).Scan(&interfaceID, &code)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", "", tenantry.Errorf(tenantry.ENOTFOUND, "account %s has no webhook handler", accountID)
@@ -58,27 +61,35 @@ func (s *Store) WebhookHandlerScript(ctx context.Context, accountID string) (int
 }
 
 // WebhookRun is one run of an account's webhook handler on webhook event
-// EventID.
+// EventID, recorded with the event's outcome by FinishWebhook.
 type WebhookRun struct {
 	ID, EventID, InterfaceID, PartnerID, AccountID string
 	Outcome                                        RunOutcome // Result is what handler returned
 	StartedAt, FinishedAt                          time.Time
 }
 
-// RecordWebhookRun records run as a script run with trigger "webhook"
-// and no job, linked to its event, and makes it the event's latest run,
-// in one transaction.
-func (s *Store) RecordWebhookRun(ctx context.Context, run *WebhookRun) error {
+// WebhookRunSucceeded reports whether run runID of a webhook handler
+// succeeded; false for no run ("") or an unknown one.
+func (s *Store) WebhookRunSucceeded(ctx context.Context, runID string) (bool, error) {
+	if runID == "" {
+		return false, nil
+	}
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM core.script_runs WHERE id = $1 AND status = $2)`,
+		runID, tenantry.JobSucceeded).Scan(&ok)
+	return ok, translate(err, "webhook run "+runID)
+}
+
+// queueWebhookRun queues the insert of run as a script run with trigger
+// "webhook" and no job, linked to its event.
+func queueWebhookRun(b *pgx.Batch, run *WebhookRun) {
 	o, status := run.Outcome, tenantry.JobSucceeded
 	if o.Error != nil {
 		status = tenantry.JobFailed
 	}
-	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO core.script_runs (id, interface_id, partner_id, account_id, job_id, trigger, webhook_event_id,
 			status, log, result, error, steps, duration_ms, created_at, started_at, finished_at)
 		VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)`,
 		run.ID, run.InterfaceID, run.PartnerID, run.AccountID, tenantry.TriggerWebhook, run.EventID, status,
 		validText(tailText(o.Log, maxRunLog)), nullJSON(o.Result), o.Error, o.Steps, o.DurationMS, run.StartedAt, run.FinishedAt)
-	b.Queue(`UPDATE core.webhook_events SET run_id = $2 WHERE id = $1`, run.EventID, run.ID)
-	return translate(s.pool.SendBatch(ctx, b).Close(), "record webhook run")
 }

@@ -64,12 +64,14 @@ func (p *Webhooks) Start(ctx context.Context) error { return p.consumer.Start(ct
 // call twice.
 func (p *Webhooks) Stop() { p.stopOnce.Do(p.consumer.Stop) }
 
-// handle processes one delivery of a webhook. The message recorded first
-// owns the handler's runs: its redeliveries run the handler until it
-// finishes, while the same webhook sent again by its producer (after
-// JetStream's duplicate window, as another message) finds the record and
-// does nothing more, even while the first is still being retried. A
-// replay or redrive runs a handler that has not succeeded again.
+// handle processes one delivery of a webhook. The event's StreamSeq
+// names the message that owns the handler's runs: the one recorded first,
+// whose redeliveries run the handler until it finishes. The same webhook
+// sent again by its producer (after JetStream's duplicate window, as
+// another message) finds the record and does nothing more, even while
+// the first is still being retried. A replay or redrive runs the handler
+// again only for a failed event, which it reopens and so owns; for any
+// other it is acknowledged, so the handler never runs twice at once.
 func (p *Webhooks) handle(ctx context.Context, m *events.Msg) error {
 	ev, err := webhook.Decode(m.Header, m.Data)
 	if err != nil {
@@ -79,23 +81,32 @@ func (p *Webhooks) handle(ctx context.Context, m *events.Msg) error {
 	if err != nil {
 		return err
 	}
-	replayed := events.Replayed(m)
+	owned := rec.StreamSeq == m.Sequence
 	switch {
 	case rec.Status == tenantry.WebhookProcessed:
 		return nil
-	case rec.StreamSeq != m.Sequence && !replayed:
-		p.log.Debug("duplicate webhook; its first message handles it", zap.String("webhook_event_id", rec.ID),
-			zap.Uint64("seq", m.Sequence), zap.Uint64("first_seq", rec.StreamSeq))
-		return nil
-	case rec.Status == tenantry.WebhookFailed && !replayed:
-		return nil // the first message again, after it failed for good (its Term was lost)
-	case rec.Status == tenantry.WebhookFailed:
-		if err := p.await(ctx, func() error { _, err := p.store.ReopenWebhook(ctx, rec.ID); return err }); err != nil {
+	case rec.Status == tenantry.WebhookFailed && events.Replayed(m) && !owned:
+		if owned, err = p.reopen(ctx, m, rec); err != nil || !owned {
 			return err
 		}
+	case rec.Status == tenantry.WebhookFailed:
+		return nil // this message failed it for good (its Term was lost), or is no replay
+	case !owned:
+		p.log.Debug("webhook is being handled by another message", zap.String("webhook_event_id", rec.ID),
+			zap.Uint64("seq", m.Sequence), zap.Uint64("owner_seq", rec.StreamSeq))
+		return nil
 	}
 	rec.Body, rec.RequestID = ev.Body, ev.RequestID
 	return p.run(ctx, m, rec)
+}
+
+// reopen sets failed event rec back to received for m, a replay or
+// redrive, and reports whether m owns it now: false when another replay
+// reopened it first.
+func (p *Webhooks) reopen(ctx context.Context, m *events.Msg, rec *tenantry.WebhookEvent) (bool, error) {
+	var ok bool
+	err := p.await(ctx, func() (err error) { ok, err = p.store.ReopenWebhook(ctx, rec.ID, m.Sequence); return err })
+	return ok, err
 }
 
 // record records ev, delivered as m, and returns the record: a new one,
@@ -139,17 +150,17 @@ func (p *Webhooks) initialStatus(ctx context.Context, m *events.Msg, accountID s
 }
 
 // run runs the account's handler on a recorded webhook and records the
-// outcome. A failure is retried with backoff until the last delivery or
-// a permanent error, which fails the webhook for good, emits
-// webhook.failed and dead-letters the message.
+// outcome, with the script run if one ran, in one transaction. A failure
+// is retried with backoff until the last delivery or a permanent error,
+// which fails the webhook for good, emits webhook.failed and
+// dead-letters the message.
 func (p *Webhooks) run(ctx context.Context, m *events.Msg, ev *tenantry.WebhookEvent) error {
-	var err error
-	if p.handler != nil {
-		err = p.handler.HandleWebhook(ctx, ev)
-	}
+	run, err := p.runHandler(ctx, ev)
 	if err == nil {
-		return p.await(ctx, func() error { _, err := p.store.FinishWebhook(ctx, ev, tenantry.WebhookProcessed, ""); return err })
+		return p.await(ctx, func() error { _, err := p.store.FinishWebhook(ctx, ev, run, tenantry.WebhookProcessed, ""); return err })
 	}
+	// err says no more of a script failure than its run and kind: the
+	// script's message may quote the webhook.
 	log := p.log.With(zap.String("webhook_event_id", ev.ID), zap.Int("delivered", m.Delivered), zap.Error(err))
 	reason := failureReason(err, ev.ID)
 	if !events.IsPermanent(err) && !m.Last {
@@ -159,14 +170,14 @@ func (p *Webhooks) run(ctx context.Context, m *events.Msg, ev *tenantry.WebhookE
 		}
 		return err
 	}
-	if errors.As(err, new(*scriptFailure)) {
+	if run != nil {
 		log.Info("webhook handler script failed") // the account's doing; its run tells why
 	} else {
 		log.Error("webhook handler failed for good")
 	}
 	var msgs []tenantry.Message
 	failErr := p.await(ctx, func() (err error) {
-		msgs, err = p.store.FinishWebhook(ctx, ev, tenantry.WebhookFailed, reason)
+		msgs, err = p.store.FinishWebhook(ctx, ev, run, tenantry.WebhookFailed, reason)
 		return err
 	})
 	if failErr != nil {
@@ -178,6 +189,28 @@ func (p *Webhooks) run(ctx context.Context, m *events.Msg, ev *tenantry.WebhookE
 	return err
 }
 
+// webhookRunner is a WebhookHandler whose runs are recorded
+// (WebhookScripts): run records the run it returns together with the
+// event's outcome.
+type webhookRunner interface {
+	// runWebhook returns the run, if the script ran, with nil or a
+	// permanent error.
+	runWebhook(ctx context.Context, ev *tenantry.WebhookEvent) (*store.WebhookRun, error)
+}
+
+// runHandler runs the account's handler on ev and returns the script run
+// to record, if it made one.
+func (p *Webhooks) runHandler(ctx context.Context, ev *tenantry.WebhookEvent) (*store.WebhookRun, error) {
+	switch h := p.handler.(type) {
+	case nil:
+		return nil, nil
+	case webhookRunner:
+		return h.runWebhook(ctx, ev)
+	default:
+		return nil, h.HandleWebhook(ctx, ev)
+	}
+}
+
 // failureReason is what the event's error shows of err: a script's
 // failure, or an application error's message; anything else is internal
 // and stays in the worker's log.
@@ -185,7 +218,7 @@ func failureReason(err error, eventID string) string {
 	var sf *scriptFailure
 	switch {
 	case errors.As(err, &sf):
-		return sf.Error()
+		return sf.reason()
 	case tenantry.ErrorCode(err) == tenantry.EINTERNAL:
 		return "internal error; see the worker log for webhook event " + eventID
 	}

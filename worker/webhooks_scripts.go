@@ -68,34 +68,62 @@ func (h *WebhookScripts) HasHandler(ctx context.Context, accountID string) (bool
 	return id != "", err
 }
 
-// HandleWebhook runs the account's handler on ev and records the run;
-// nil at once when the account has no handler.
+// HandleWebhook runs the account's handler on ev and records the run
+// with ev's outcome, in one transaction; nil at once when the account
+// has no handler, or a run of ev succeeded already. Webhooks does not
+// call it: it records the run itself, to publish a webhook.failed event
+// at once, where HandleWebhook leaves that to the outbox relay.
 func (h *WebhookScripts) HandleWebhook(ctx context.Context, ev *tenantry.WebhookEvent) error {
+	run, err := h.runWebhook(ctx, ev)
+	if run == nil {
+		return err
+	}
+	status, reason := tenantry.WebhookProcessed, ""
+	if err != nil {
+		status, reason = tenantry.WebhookFailed, failureReason(err, ev.ID)
+	}
+	if ferr := h.await(ctx, func() error { _, err := h.store.FinishWebhook(ctx, ev, run, status, reason); return err }); ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// runWebhook runs the account's handler on ev and returns the run to
+// record, with a permanent error if the script failed. It runs nothing
+// (nil, nil) when the account has no handler, or when ev's latest run
+// succeeded: a worker that recorded the run apart from the event's
+// outcome (as earlier versions did) may have stopped in between, and the
+// redelivery must not run the script again.
+func (h *WebhookScripts) runWebhook(ctx context.Context, ev *tenantry.WebhookEvent) (*store.WebhookRun, error) {
 	var ifc, code string
-	err := h.await(ctx, func() (err error) { ifc, code, err = h.store.WebhookHandlerScript(ctx, ev.AccountID); return err })
-	if tenantry.ErrorCode(err) == tenantry.ENOTFOUND {
-		return nil
+	var done bool
+	err := h.await(ctx, func() (err error) {
+		if done, err = h.store.WebhookRunSucceeded(ctx, ev.RunID); err != nil || done {
+			return err
+		}
+		ifc, code, err = h.store.WebhookHandlerScript(ctx, ev.AccountID)
+		return err
+	})
+	if done || tenantry.ErrorCode(err) == tenantry.ENOTFOUND {
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	input, err := h.request(ev)
 	if err != nil {
-		return events.Permanent(tenantry.Errorf(tenantry.EINVALID, "the handler was not run: %s", tenantry.ErrorMessage(err)))
+		return nil, events.Permanent(tenantry.Errorf(tenantry.EINVALID, "the handler was not run: %s", tenantry.ErrorMessage(err)))
 	}
 	run := &store.WebhookRun{ID: store.NewID("run"), EventID: ev.ID, InterfaceID: ifc, PartnerID: ev.PartnerID,
 		AccountID: ev.AccountID, StartedAt: time.Now()}
 	if run.Outcome, err = h.run(ctx, code, input, ev.AccountID); err != nil {
-		return fmt.Errorf("run webhook handler: %w", err)
+		return nil, fmt.Errorf("run webhook handler: %w", err)
 	}
 	run.FinishedAt = time.Now()
-	if err := h.await(ctx, func() error { return h.store.RecordWebhookRun(ctx, run) }); err != nil {
-		return err
-	}
 	if why := run.Outcome.Error; why != nil {
-		return events.Permanent(&scriptFailure{runID: run.ID, why: why})
+		return run, events.Permanent(&scriptFailure{runID: run.ID, why: why})
 	}
-	return nil
+	return run, nil
 }
 
 // request is handler's argument for ev: a POST to the URL the webhook
@@ -154,17 +182,22 @@ func (h *WebhookScripts) await(ctx context.Context, fn func() error) error {
 }
 
 // scriptFailure is a handler script that failed, recorded as run runID.
-// Its message is safe to show to the account: it becomes the event's
-// error.
+// Its Error names the run and the kind of failure only, so it can be
+// logged; reason adds the script's message, which may quote the webhook,
+// for the event's error, which the account sees.
 type scriptFailure struct {
 	runID string
 	why   *tenantry.RunError
 }
 
 func (f *scriptFailure) Error() string {
+	return fmt.Sprintf("handler run %s failed (%s)", f.runID, f.why.Kind)
+}
+
+func (f *scriptFailure) reason() string {
 	msg := f.why.Message
 	if f.why.Line > 0 {
 		msg = fmt.Sprintf("line %d: %s", f.why.Line, msg)
 	}
-	return fmt.Sprintf("handler run %s failed (%s): %s", f.runID, f.why.Kind, msg)
+	return f.Error() + ": " + msg
 }
