@@ -9,8 +9,8 @@
 // enforces its boundary in layers (isolation.go): its own network, IPC
 // and UTS namespaces (namespaces.go); once started, no privileges,
 // no_new_privs, Landlock with no rule — no file, no TCP, no signal out —
-// and a seccomp filter refusing sockets, opens and exec (lockdown.go,
-// seccomp.go). Each layer is best-effort; the pool probes its first
+// and a seccomp filter refusing sockets, opening or changing files, exec,
+// and signals to any process but the runner (lockdown.go, seccomp.go). Each layer is best-effort; the pool probes its first
 // runner from inside (probe.go), logs what holds, and with
 // Config.RequireIsolation refuses to start short of all. A pool keeps
 // runners warm; one runner runs one script at a time, and a runner that

@@ -27,17 +27,20 @@ const (
 	// sent outside the runner (from ABI 6). Detail is the kernel's ABI.
 	LayerLandlock = "landlock"
 	// LayerSeccomp: a seccomp filter that fails the system calls a runner
-	// never needs: sockets, opening files, exec, namespaces, ptrace…
+	// never needs: sockets, opening or changing files, exec, namespaces,
+	// ptrace…, and signals or rlimits for any process but the runner.
 	LayerSeccomp = "seccomp"
 )
 
 // The operations the probe tries from inside a runner.
 const (
-	ProbeConnect = "connect" // a TCP connection to a listener on the worker's loopback
-	ProbeRead    = "read"    // open and read /etc/passwd
-	ProbeWrite   = "write"   // create a file in /tmp
-	ProbeExec    = "exec"    // execute /bin/true
-	ProbeSignal  = "signal"  // signal 0 to the worker
+	ProbeConnect      = "connect"       // a TCP connection to a listener on the worker's loopback
+	ProbeRead         = "read"          // open and read /etc/passwd
+	ProbeWrite        = "write"         // create a file in /tmp
+	ProbeExec         = "exec"          // execute /bin/true
+	ProbeChmod        = "chmod"         // change the mode of a file of the worker's
+	ProbeSignal       = "signal"        // signal 0 to the worker (kill, tgkill, pidfd_send_signal…)
+	ProbeSignalRunner = "signal-runner" // signal 0 to another runner, which has the same uid
 )
 
 // Isolation is what confines a pool's runners: the layers its first
@@ -65,25 +68,28 @@ type ProbeResult struct {
 const (
 	Denied   = "denied"
 	Allowed  = "allowed"
-	Untested = "untested" // e.g. exec on a machine with no /bin/true
+	Untested = "untested" // e.g. exec on a machine with no /bin/true, chmod with no temporary directory
 )
 
 // String is the one-line report the pool logs at Start:
-// "netns=on rlimits=on … landlock=on(abi 7) … probe: connect=denied …".
+// "netns=on rlimits=on … landlock=on(abi 7) … probe: connect=denied …";
+// without "probe:" when there was none.
 func (iso Isolation) String() string {
-	var b strings.Builder
+	var parts []string
 	for _, l := range iso.Layers {
-		fmt.Fprintf(&b, "%s=%s", l.Name, onOff(l.On))
+		part := l.Name + "=" + onOff(l.On)
 		if l.Detail != "" {
-			b.WriteString("(" + l.Detail + ")")
+			part += "(" + l.Detail + ")"
 		}
-		b.WriteByte(' ')
+		parts = append(parts, part)
 	}
-	b.WriteString("probe:")
+	if len(iso.Probe) > 0 {
+		parts = append(parts, "probe:")
+	}
 	for _, r := range iso.Probe {
-		fmt.Fprintf(&b, " %s=%s", r.Op, r.Outcome)
+		parts = append(parts, r.Op+"="+r.Outcome)
 	}
-	return b.String()
+	return strings.Join(parts, " ")
 }
 
 // Gaps names what falls short of full isolation: each layer that is off

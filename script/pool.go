@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,8 +27,9 @@ type Pool struct {
 	slots    chan struct{} // one per run in progress
 
 	mu       sync.Mutex
-	ns       Layer     // the namespace layer runners start with
-	iso      Isolation // as found at Start
+	ns       Layer                                                 // the namespace layer runners start with
+	launch   func(exe string, cfg Config, ns Layer) (*proc, error) // startProc, unless a test makes it fail
+	iso      Isolation                                             // as found at Start
 	idle     []*proc
 	starting int
 	stopped  bool
@@ -46,7 +48,7 @@ func NewPool(cfg Config, log *zap.Logger) (*Pool, error) {
 		return nil, fmt.Errorf("script: find own executable: %w", err)
 	}
 	return &Pool{cfg: cfg, exe: exe, log: log, compiler: NewCompiler(cfg.CacheSize),
-		slots: make(chan struct{}, cfg.Runners), ns: netnsLayer(cfg.skipLayers)}, nil
+		slots: make(chan struct{}, cfg.Runners), ns: netnsLayer(cfg.skipLayers), launch: startProc}, nil
 }
 
 // Config is the pool's configuration, defaults filled in.
@@ -56,15 +58,16 @@ func (p *Pool) Config() Config { return p.cfg }
 func (p *Pool) Compile(src string) (*Program, error) { return p.compiler.Compile(src) }
 
 // Start starts the warm runners; it returns once the first is ready, so
-// a runner that cannot start fails Start. It probes the first runner's
-// sandbox and logs what it found (Isolation); with
-// Config.RequireIsolation, a sandbox short of complete fails Start.
+// a runner that cannot start fails Start (or ctx ending while it retries).
+// It probes the first runner's sandbox and logs what it found
+// (Isolation); with Config.RequireIsolation, a sandbox short of complete
+// fails Start.
 func (p *Pool) Start(ctx context.Context) error {
-	first, err := p.startFirst()
+	first, err := p.startFirst(ctx)
 	if err != nil {
 		return err
 	}
-	iso, err := inspect(first)
+	iso, err := p.inspect(first)
 	if err == nil && p.cfg.RequireIsolation && len(iso.Gaps()) > 0 {
 		err = fmt.Errorf("script: the runner sandbox is incomplete: %s", strings.Join(iso.Gaps(), "; "))
 	}
@@ -81,17 +84,48 @@ func (p *Pool) Start(ctx context.Context) error {
 	return nil
 }
 
-// startFirst starts the first runner, without namespaces if the kernel
-// refuses them.
-func (p *Pool) startFirst() (*proc, error) {
-	r, err := p.start()
-	if err == nil || !errors.Is(err, errSpawn) || !p.ns.On {
-		return r, err
+// startFirst starts the first runner: without namespaces from then on
+// if the kernel refuses to create them, again after a pause if it
+// refuses for another reason (EAGAIN when out of processes), which may
+// pass.
+func (p *Pool) startFirst(ctx context.Context) (*proc, error) {
+	pause := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		r, err := p.start()
+		switch {
+		case err == nil || !errors.Is(err, errSpawn):
+			return r, err
+		case p.fallBackWithoutNamespaces(err):
+			continue
+		case attempt >= 3:
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+			pause *= 2
+		}
+	}
+}
+
+// fallBackWithoutNamespaces turns the namespace layer off, and reports true,
+// when err, a runner's spawn failing, is the kernel refusing to create
+// its namespaces: EPERM (no user namespaces for this user, or a
+// container's seccomp profile), EINVAL (a kernel built without them),
+// ENOSPC (a namespace limit of 0). It could also be exec refusing the
+// executable: the next spawn, without namespaces, tells.
+func (p *Pool) fallBackWithoutNamespaces(err error) bool {
+	if !errors.Is(err, syscall.EPERM) && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOSPC) {
+		return false
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.ns.On {
+		return false
+	}
 	p.ns = Layer{Name: LayerNetNS, Detail: "the kernel refused: " + err.Error()}
-	p.mu.Unlock()
-	return p.start()
+	return true
 }
 
 // report logs the sandbox: loudly when it falls short.
@@ -185,12 +219,11 @@ func (p *Pool) take() (*proc, error) {
 }
 
 // start starts a runner; when it exits, whenever and however, the warm
-// set is filled up again.
+// set is filled up again. A runner with a layer off is refused with
+// Config.RequireIsolation, and otherwise logged if the layer was on when
+// the pool started (Isolation): its sandbox is weaker than reported.
 func (p *Pool) start() (*proc, error) {
-	p.mu.Lock()
-	ns := p.ns
-	p.mu.Unlock()
-	r, err := startProc(p.exe, p.cfg, ns)
+	r, err := p.spawn()
 	if err != nil {
 		return nil, err
 	}
@@ -198,11 +231,39 @@ func (p *Pool) start() (*proc, error) {
 		r.kill()
 		return nil, fmt.Errorf("script: a runner could not lock itself down: %s", strings.Join(gaps, "; "))
 	}
+	if lost := p.lostLayers(r.layers); len(lost) > 0 {
+		p.log.Error("script runner started with fewer sandbox layers than the pool reported at Start",
+			zap.Int("pid", r.cmd.Process.Pid), zap.Strings("off", lost),
+			zap.String("sandbox", Isolation{Layers: r.layers}.String()))
+	}
 	go func() {
 		<-r.exited
 		p.refill()
 	}()
 	return r, nil
+}
+
+// spawn starts a runner process with the pool's namespace layer.
+func (p *Pool) spawn() (*proc, error) {
+	p.mu.Lock()
+	ns, launch := p.ns, p.launch
+	p.mu.Unlock()
+	return launch(p.exe, p.cfg, ns)
+}
+
+// lostLayers names the layers that are off in layers, a runner's, but
+// were on in the pool's first runner. None before Start has probed it.
+func (p *Pool) lostLayers(layers []Layer) []string {
+	p.mu.Lock()
+	reported := p.iso
+	p.mu.Unlock()
+	var lost []string
+	for _, l := range layers {
+		if !l.On && reported.On(l.Name) {
+			lost = append(lost, fmt.Sprintf("%s (%s)", l.Name, l.Detail))
+		}
+	}
+	return lost
 }
 
 // release returns r to the idle set, or ends it when it is worn out or

@@ -13,13 +13,17 @@ import (
 // The probe checks the sandbox from inside: a runner, locked down as for
 // any run, tries what code that broke out of Starlark would try first,
 // and reports what succeeded. Only the host asks for it (a probe frame on
-// the runner's stdin, which nothing of a script's reaches); its one input
-// is the TCP address to dial, a listener the host opened. The pool probes
-// its first runner at Start (Pool.Isolation); tests probe each layer.
+// the runner's stdin, which nothing of a script's reaches); its inputs
+// are targets the host set up: a TCP listener, a file of the worker's,
+// another runner. The pool probes its first runner at Start
+// (Pool.Isolation).
 
-// probeRequest is a probe frame's Data.
+// probeRequest is a probe frame's Data. A target left out leaves its
+// operation untested.
 type probeRequest struct {
-	TCP string `json:"tcp,omitempty"` // host:port to connect to; none: connect is untested
+	TCP    string `json:"tcp,omitempty"`    // host:port to connect to
+	File   string `json:"file,omitempty"`   // a file of the worker's to chmod
+	Runner int    `json:"runner,omitempty"` // another runner's pid, to signal
 }
 
 // errUntested marks an operation the probe could not meaningfully try.
@@ -32,7 +36,9 @@ func probe(req probeRequest) []ProbeResult {
 		try(ProbeRead, readPasswd),
 		try(ProbeWrite, createTemp),
 		try(ProbeExec, execTrue),
-		try(ProbeSignal, func() error { return syscall.Kill(os.Getppid(), 0) }),
+		try(ProbeChmod, func() error { return chmod(req.File) }),
+		trySignal(ProbeSignal, os.Getppid()),
+		trySignal(ProbeSignalRunner, req.Runner),
 	}
 }
 
@@ -77,6 +83,15 @@ func createTemp() error {
 	return os.Remove(f.Name())
 }
 
+// chmod gives path the mode the worker created it with (0600): allowed,
+// it changes nothing but the file's ctime.
+func chmod(path string) error {
+	if path == "" {
+		return fmt.Errorf("%w: no file", errUntested)
+	}
+	return os.Chmod(path, 0o600)
+}
+
 // execTrue runs /bin/true with no file descriptors.
 func execTrue() error {
 	const path = "/bin/true"
@@ -91,9 +106,9 @@ func execTrue() error {
 	return err
 }
 
-// probe asks the runner to probe itself, connecting to tcpAddr.
-func (p *proc) probe(tcpAddr string) ([]ProbeResult, error) {
-	data, _ := json.Marshal(probeRequest{TCP: tcpAddr})
+// probe asks the runner to probe itself against req's targets.
+func (p *proc) probe(req probeRequest) ([]ProbeResult, error) {
+	data, _ := json.Marshal(req)
 	if err := p.w.write(&frame{Type: frameProbe, Data: data}); err != nil {
 		return nil, fmt.Errorf("send probe: %w", err)
 	}
@@ -114,15 +129,27 @@ func (p *proc) probe(tcpAddr string) ([]ProbeResult, error) {
 	return results, nil
 }
 
-// inspect probes r against a listener on the worker's own loopback,
-// which a runner must not reach, and returns the pool's Isolation.
-func inspect(r *proc) (Isolation, error) {
-	addr := ""
+// inspect probes r and returns the pool's Isolation. The targets are
+// what a runner must not reach: a listener on the worker's own loopback,
+// a file the worker creates for the purpose, and a second runner, started
+// with the same sandbox for the purpose and ended after.
+func (p *Pool) inspect(r *proc) (Isolation, error) {
+	other, err := p.spawn()
+	if err != nil {
+		return Isolation{}, fmt.Errorf("start a runner for the probe to signal: %w", err)
+	}
+	defer other.close()
+	req := probeRequest{Runner: other.cmd.Process.Pid}
 	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
 		defer ln.Close()
-		addr = ln.Addr().String()
+		req.TCP = ln.Addr().String()
 	}
-	results, err := r.probe(addr)
+	if f, err := os.CreateTemp("", ".tenantry-probe-*"); err == nil {
+		f.Close()
+		defer os.Remove(f.Name())
+		req.File = f.Name()
+	}
+	results, err := r.probe(req)
 	if err != nil {
 		return Isolation{}, err
 	}

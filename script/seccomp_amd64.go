@@ -9,5 +9,11 @@ const (
 	abiBit    = 0x40000000
 )
 
-// archDenied are denied system calls only x86-64 has (see deniedSyscalls).
-var archDenied = []uintptr{unix.SYS_OPEN, unix.SYS_CREAT, unix.SYS_USELIB}
+// archDenied are the denied system calls (see deniedSyscalls) not every
+// architecture has: renameat, and the file calls by path of old that
+// arm64, with only their *at forms, never had.
+var archDenied = []uintptr{
+	unix.SYS_RENAMEAT, unix.SYS_OPEN, unix.SYS_CREAT, unix.SYS_USELIB,
+	unix.SYS_CHMOD, unix.SYS_CHOWN, unix.SYS_LCHOWN, unix.SYS_UTIME, unix.SYS_UTIMES, unix.SYS_FUTIMESAT,
+	unix.SYS_UNLINK, unix.SYS_RMDIR, unix.SYS_RENAME, unix.SYS_LINK, unix.SYS_SYMLINK, unix.SYS_MKDIR, unix.SYS_MKNOD,
+}

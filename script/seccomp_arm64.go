@@ -9,5 +9,8 @@ const (
 	abiBit    = 0
 )
 
-// archDenied are denied system calls only arm64 has: none.
-var archDenied []uintptr
+// archDenied are the denied system calls (see deniedSyscalls) not every
+// architecture has: renameat (riscv64 has only renameat2). arm64 never
+// had the file calls by path of old (open, chmod, unlink…), only their
+// *at forms.
+var archDenied = []uintptr{unix.SYS_RENAMEAT}
