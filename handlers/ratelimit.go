@@ -29,6 +29,10 @@ type RateLimits struct {
 	Auth  RateLimit     // token exchange, invitation accepts, OAuth sign-ins and token calls; default 60 per minute
 	Share time.Duration // how often a replica shares its counts with the others; default 250ms
 	Off   bool          // no rate limits at all
+	// TrustedProxies are the reverse proxies in front of the API
+	// (TENANTRY_TRUSTED_PROXIES): behind one, a client's address is taken
+	// from X-Forwarded-For, so each client has its own per-address quota.
+	TrustedProxies []netip.Prefix
 }
 
 // ParseRateLimits reads quotas written as "read=6000/1m,write=3000/1m,
@@ -109,7 +113,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler { return s.rateLimitA
 func (s *Server) rateLimitAs(class string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return s.wrap(func(w http.ResponseWriter, r *http.Request) error {
-			if err := s.limit(w, r, class, rateKey(r)); err != nil {
+			if err := s.limit(w, r, class, s.rateKey(r)); err != nil {
 				return err
 			}
 			next.ServeHTTP(w, r)
@@ -148,11 +152,11 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, class, key string
 
 // rateKey is what a request is counted against: its credential, or the
 // client's address on routes that need none.
-func rateKey(r *http.Request) string {
+func (s *Server) rateKey(r *http.Request) string {
 	if c, ok := tenantry.CallerFrom(r.Context()); ok {
 		return "cred:" + c.Credential()
 	}
-	return clientKey(r)
+	return clientKey(r, s.cfg.RateLimits.TrustedProxies)
 }
 
 // limitAddress counts an unauthenticated attempt at something guessable
@@ -160,25 +164,58 @@ func rateKey(r *http.Request) string {
 // quota of the client's address, so that one client cannot try many
 // people or links, nor make the server hash passwords, without bound.
 func (s *Server) limitAddress(w http.ResponseWriter, r *http.Request) error {
-	return s.limit(w, r, classAuth, clientKey(r))
+	return s.limit(w, r, classAuth, clientKey(r, s.cfg.RateLimits.TrustedProxies))
 }
 
-// clientKey names the client a request came from: its peer's IPv4
-// address, or the /64 of an IPv6 one (a single host usually holds a whole
-// /64). X-Forwarded-For is not trusted, since any client can send it, so
-// behind a reverse proxy every request comes from the proxy and shares
-// its quota (see docs/auth.md).
-func clientKey(r *http.Request) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
+// clientKey names the client a request came from: its address (see
+// clientAddr), or the /64 of an IPv6 one (a single host usually holds a
+// whole /64).
+func clientKey(r *http.Request, trusted []netip.Prefix) string {
+	a, ok := clientAddr(r, trusted)
+	if !ok {
 		return "ip:" + r.RemoteAddr
 	}
-	a := ap.Addr().Unmap()
 	if a.Is6() {
 		p, _ := a.WithZone("").Prefix(64)
 		return "ip:" + p.String()
 	}
 	return "ip:" + a.String()
+}
+
+// clientAddr is the address a request came from: its peer's, unless the
+// peer is a trusted proxy; then the right-most X-Forwarded-For address
+// that is not a trusted proxy (each proxy appends the address it saw, so
+// what a client wrote itself is further left and never chosen). Without
+// trusted proxies X-Forwarded-For is ignored: any client can send it.
+func clientAddr(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	a := ap.Addr().Unmap()
+	if !inPrefixes(a, trusted) {
+		return a, true
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		h, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return a, true // a hop our proxies did not write: count the proxy
+		}
+		if h = h.Unmap(); !inPrefixes(h, trusted) {
+			return h, true
+		}
+	}
+	return a, true
+}
+
+func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Contains(a.WithZone("")) {
+			return true
+		}
+	}
+	return false
 }
 
 // seconds rounds d up to whole seconds, at least 1.

@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -85,6 +86,38 @@ func TestClientKey(t *testing.T) {
 		r := httptest.NewRequest("POST", "/oauth/authorize", nil)
 		r.RemoteAddr = addr
 		r.Header.Set("X-Forwarded-For", "198.51.100.1")
-		require.Equal(t, want, clientKey(r), addr)
+		require.Equal(t, want, clientKey(r, nil), addr)
+	}
+}
+
+// TestClientKeyBehindProxy: X-Forwarded-For is believed only from a
+// trusted proxy, and only its right-most untrusted hop: what a client
+// writes into the header itself never picks its quota.
+func TestClientKeyBehindProxy(t *testing.T) {
+	t.Parallel()
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	for name, tc := range map[string]struct {
+		peer, xff, want string
+	}{
+		"FromProxy":          {"10.1.2.3:80", "198.51.100.1", "ip:198.51.100.1"},
+		"ChainOfProxies":     {"10.1.2.3:80", "198.51.100.1, 10.9.9.9", "ip:198.51.100.1"},
+		"ClientForgesHeader": {"10.1.2.3:80", "203.0.113.66, 198.51.100.1", "ip:198.51.100.1"},
+		"SeveralHeaders":     {"10.1.2.3:80", "", "ip:198.51.100.7"},
+		"NotFromProxy":       {"198.51.100.9:80", "203.0.113.66", "ip:198.51.100.9"},
+		"Garbage":            {"10.1.2.3:80", "nonsense", "ip:10.1.2.3"},
+		"OnlyProxies":        {"10.1.2.3:80", "10.4.4.4", "ip:10.1.2.3"},
+		"NoHeader":           {"10.1.2.3:80", "-", "ip:10.1.2.3"},
+	} {
+		r := httptest.NewRequest("POST", "/oauth/authorize", nil)
+		r.RemoteAddr = tc.peer
+		switch tc.xff {
+		case "":
+			r.Header.Add("X-Forwarded-For", "203.0.113.66")
+			r.Header.Add("X-Forwarded-For", "198.51.100.7")
+		case "-":
+		default:
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		require.Equal(t, tc.want, clientKey(r, trusted), name)
 	}
 }

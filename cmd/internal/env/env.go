@@ -19,6 +19,7 @@
 //	TENANTRY_ADMIN_TOKEN       operator token(s), comma-separated, for /api/admin (DLQ, replay); unset: no admin API
 //	TENANTRY_SYNC_STALL_TIMEOUT a sync stream failing to deliver a page this long is stalled (default 5m)
 //	TENANTRY_SCRIPT_REQUIRE_ISOLATION true: refuse to run scripts unless every sandbox layer is on (default false: log the gaps)
+//	TENANTRY_TRUSTED_PROXIES   reverse proxies in front of the api (IPs or CIDRs): X-Forwarded-For from them names the client
 //	TENANTRY_RATE_LIMITS       per-credential quotas, e.g. read=6000/1m,write=3000/1m,auth=60/1m, or off (see docs/auth.md)
 package env
 
@@ -100,6 +101,9 @@ func Settings(cfg node.Config) (node.Config, error) {
 	}
 	if cfg.HTTP.RateLimits, err = handlers.ParseRateLimits(os.Getenv("TENANTRY_RATE_LIMITS")); err != nil {
 		return cfg, fmt.Errorf("TENANTRY_RATE_LIMITS: %s", tenantry.ErrorMessage(err))
+	}
+	if cfg.HTTP.RateLimits.TrustedProxies, err = egress.ParseAllow(os.Getenv("TENANTRY_TRUSTED_PROXIES")); err != nil {
+		return cfg, fmt.Errorf("TENANTRY_TRUSTED_PROXIES: %s", tenantry.ErrorMessage(err))
 	}
 	if cfg.Jobs.Consumer.Concurrency, err = intVar("TENANTRY_WORKER_CONCURRENCY", 8); err != nil {
 		return cfg, err
