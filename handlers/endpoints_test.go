@@ -386,6 +386,10 @@ def handler(request):
 		require.Equal(t, "1", r.Header.Get("Retry-After"))
 		ns.Shutdown()
 		ns.WaitForShutdown()
+		// Once the API has noticed (its readiness says so), calls are
+		// refused at once rather than waiting out the call's timeout.
+		require.Eventually(t, func() bool { return api.Do("GET", "/readyz", "", nil).Status == http.StatusServiceUnavailable },
+			10*time.Second, 20*time.Millisecond)
 		r = api.Do("GET", base+"/fast", a.token, nil)
 		require.Equal(t, http.StatusServiceUnavailable, r.Status, "NATS down: %s", r.Body)
 	})
