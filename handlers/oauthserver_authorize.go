@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tenantry/tenantry"
@@ -154,8 +155,9 @@ func signInKey(partnerID, email string) string {
 }
 
 // wastedHash keeps a sign-in for an unknown email as slow as one for a
-// known email, so timing does not tell which emails are users.
-var wastedHash = auth.HashPassword("tenantry: no such user")
+// known email, so timing does not tell which emails are users. Made on
+// first use: an argon2id hash is too costly for every process's start.
+var wastedHash = sync.OnceValue(func() string { return auth.HashPassword("tenantry: no such user") })
 
 // signIn returns the users of the partner's accounts with that email and
 // password: one person may be a user of several accounts.
@@ -165,7 +167,7 @@ func (s *Server) signIn(ctx context.Context, partnerID, email, password string) 
 		return nil, err
 	}
 	if len(candidates) == 0 {
-		auth.CheckPassword(wastedHash, password)
+		auth.CheckPassword(wastedHash(), password)
 	}
 	var users []store.LoginUser
 	for _, u := range candidates {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/connectors/egress"
@@ -121,7 +122,7 @@ func (h *tenantHost) fetch(ctx context.Context, raw json.RawMessage) (any, error
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT * FROM ` + quoteIdent(schema) + `.` + quoteIdent(in.Table)
+	q := `SELECT * FROM ` + pgx.Identifier{schema, in.Table}.Sanitize()
 	if strings.TrimSpace(in.Where) != "" {
 		q += ` WHERE ` + in.Where
 	}
@@ -248,6 +249,3 @@ func requestError(req *http.Request, err error) error {
 	}
 	return tenantry.Errorf(tenantry.EINVALID, "%s %s failed: %v", req.Method, req.URL.Host, err)
 }
-
-// quoteIdent quotes a checked table name or a schema name.
-func quoteIdent(name string) string { return `"` + name + `"` }

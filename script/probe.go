@@ -47,10 +47,24 @@ func try(op string, f func() error) ProbeResult {
 	switch {
 	case err == nil:
 		return ProbeResult{Op: op, Outcome: Allowed}
-	case errors.Is(err, errUntested):
+	case errors.Is(err, errUntested) || !refused(err):
+		// Something else went wrong (no such file, nothing listening):
+		// that proves nothing about the sandbox.
 		return ProbeResult{Op: op, Outcome: Untested, Detail: err.Error()}
 	}
 	return ProbeResult{Op: op, Outcome: Denied, Detail: err.Error()}
+}
+
+// refused reports whether err is how a sandbox layer says no: a
+// permission refusal (Landlock, the uid), a filtered syscall (seccomp),
+// or no route at all (an empty network namespace).
+func refused(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EACCES, syscall.EPERM, syscall.ENOSYS, syscall.ENETUNREACH, syscall.EHOSTUNREACH} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
 }
 
 func dial(addr string) error {

@@ -89,7 +89,7 @@ func (s *Store) StartScriptRun(ctx context.Context, jobID string) (*ScriptWork, 
 	w := &ScriptWork{}
 	err := s.pool.QueryRow(ctx, `UPDATE core.script_runs r SET status = 'running', started_at = coalesce(r.started_at, now())
 		FROM core.interfaces i, core.accounts a WHERE r.job_id = $1 AND i.id = r.interface_id AND i.deleted_at IS NULL
-			AND a.id = r.account_id AND a.deleted_at IS NULL AND a.status IN ('provisioning', 'active')
+			AND a.id = r.account_id AND `+liveAccount+`
 		RETURNING r.id, r.account_id, i.raw_code`, jobID).Scan(&w.RunID, &w.AccountID, &w.Code)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, tenantry.Errorf(tenantry.ENOTFOUND, "the interface of this run, or its account, was deleted")

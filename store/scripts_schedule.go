@@ -29,7 +29,7 @@ func (s *Store) FireDueInterfaces(ctx context.Context, now time.Time, next func(
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// Only a live account's scripts run: a deleted one's stay unscheduled.
 		rows, err := tx.Query(ctx, `SELECT i.id, i.partner_id, i.account_id, i.schedule, i.next_run_at FROM core.interfaces i
-			JOIN core.accounts a ON a.id = i.account_id AND a.deleted_at IS NULL AND a.status IN ('provisioning', 'active')
+			JOIN core.accounts a ON a.id = i.account_id AND `+liveAccount+`
 			WHERE i.deleted_at IS NULL AND i.next_run_at <= $1 ORDER BY i.next_run_at LIMIT $2 FOR UPDATE OF i SKIP LOCKED`, now, limit)
 		if err != nil {
 			return fmt.Errorf("due interfaces: %w", err)

@@ -125,13 +125,16 @@ func (s *Store) DeleteSubaccount(ctx context.Context, c tenantry.Caller, id stri
 	return a, err
 }
 
+// liveAccount is true of an account (aliased a) that is not deleted or
+// being deleted: only its work runs.
+const liveAccount = `a.deleted_at IS NULL AND a.status IN ('provisioning', 'active')`
+
 // AccountSchema returns the warehouse schema of live account id, for a
 // worker acting on its behalf. ENOTFOUND once the account is deleted or
 // being deleted.
 func (s *Store) AccountSchema(ctx context.Context, id string) (string, error) {
 	var schema string
-	err := s.pool.QueryRow(ctx, `SELECT schema_name FROM core.accounts WHERE id = $1 AND deleted_at IS NULL
-		AND status IN ('provisioning', 'active')`, id).Scan(&schema)
+	err := s.pool.QueryRow(ctx, `SELECT a.schema_name FROM core.accounts a WHERE a.id = $1 AND `+liveAccount, id).Scan(&schema)
 	if err != nil {
 		return "", translate(err, "account "+id)
 	}

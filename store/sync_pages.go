@@ -70,8 +70,8 @@ type SyncPage struct {
 // resumed anywhere neither loses nor repeats a page. ECONFLICT if the
 // page was already written (After is behind) or the run is no longer
 // running.
-func (s *Store) WriteSyncPage(ctx context.Context, p SyncPage) (inserted, updated, deleted int64, err error) {
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+func (s *Store) WriteSyncPage(ctx context.Context, p SyncPage) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		// A page lost in a crash (its commit not yet flushed) is lost with
 		// its checkpoint, and fetched again on resume: nothing acknowledged
 		// depends on it, and the commit of the run's end, synchronous,
@@ -89,19 +89,18 @@ func (s *Store) WriteSyncPage(ctx context.Context, p SyncPage) (inserted, update
 		if pages != p.After {
 			return tenantry.Errorf(tenantry.ECONFLICT, "page %d of stream %s was already written", p.After+1, p.Stream)
 		}
-		var ins, chg int
-		if ins, chg, err = writeRecords(ctx, tx, p.Schema, p.Table, p.Run.ID, p.Records); err != nil {
+		inserted, updated, err := writeRecords(ctx, tx, p.Schema, p.Table, p.Run.ID, p.Records)
+		if err != nil {
 			return err
 		}
-		inserted, updated = int64(ins), int64(chg)
+		var deleted int64
 		if p.Done && p.DetectDeletes {
 			if deleted, err = markDeleted(ctx, tx, p.Schema, p.Table, p.Run.ID); err != nil {
 				return err
 			}
 		}
-		return finishPage(ctx, tx, p, inserted, updated, deleted)
+		return finishPage(ctx, tx, p, int64(inserted), int64(updated), deleted)
 	})
-	return inserted, updated, deleted, err
 }
 
 // finishPage advances the stream past p and, on its last page, commits

@@ -15,10 +15,11 @@ import (
 const syncRunColumns = `id, connection_id, partner_id, account_id, trigger, full_refresh, status, reason,
 	created_at, started_at, finished_at`
 
-func scanSyncRun(row pgx.Row) (*tenantry.SyncRun, error) {
+// scanSyncRun scans syncRunColumns, then extra.
+func scanSyncRun(row pgx.Row, extra ...any) (*tenantry.SyncRun, error) {
 	r := &tenantry.SyncRun{}
-	err := row.Scan(&r.ID, &r.ConnectionID, &r.PartnerID, &r.AccountID, &r.Trigger, &r.FullRefresh, &r.Status, &r.Reason,
-		&r.CreatedAt, &r.StartedAt, &r.FinishedAt)
+	err := row.Scan(append([]any{&r.ID, &r.ConnectionID, &r.PartnerID, &r.AccountID, &r.Trigger, &r.FullRefresh, &r.Status,
+		&r.Reason, &r.CreatedAt, &r.StartedAt, &r.FinishedAt}, extra...)...)
 	r.JobID = r.ID
 	if r.StartedAt != nil && r.FinishedAt != nil {
 		ms := r.FinishedAt.Sub(*r.StartedAt).Milliseconds()
@@ -90,7 +91,8 @@ func (s *Store) SyncRuns(ctx context.Context, caller tenantry.Caller, connID str
 		return nil, "", err
 	}
 	limit := pageLimit(p)
-	runs, next, err := listPage(ctx, s, "query sync runs", limit, scanSyncRun, func(r *tenantry.SyncRun) string { return r.ID },
+	scan := func(row pgx.Row) (*tenantry.SyncRun, error) { return scanSyncRun(row) }
+	runs, next, err := listPage(ctx, s, "query sync runs", limit, scan, func(r *tenantry.SyncRun) string { return r.ID },
 		`SELECT `+syncRunColumns+` FROM core.sync_runs WHERE connection_id = $1 AND ($2 = '' OR id < $2)
 		ORDER BY id DESC LIMIT $3`, connID, p.Cursor, limit+1)
 	if err != nil {
@@ -103,10 +105,7 @@ func (s *Store) SyncRuns(ctx context.Context, caller tenantry.Caller, connID str
 // tenant's behalf. ENOTFOUND if there is none.
 func (s *Store) SyncRun(ctx context.Context, id string) (*tenantry.SyncRun, []string, error) {
 	var requested []string
-	r, err := scanSyncRun(s.pool.QueryRow(ctx, `SELECT `+syncRunColumns+` FROM core.sync_runs WHERE id = $1`, id))
-	if err == nil {
-		err = s.pool.QueryRow(ctx, `SELECT streams FROM core.sync_runs WHERE id = $1`, id).Scan(&requested)
-	}
+	r, err := scanSyncRun(s.pool.QueryRow(ctx, `SELECT `+syncRunColumns+`, streams FROM core.sync_runs WHERE id = $1`, id), &requested)
 	if err != nil {
 		return nil, nil, translate(err, "sync run "+id)
 	}

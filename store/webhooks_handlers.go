@@ -37,12 +37,20 @@ func (s *Store) SetWebhookHandler(ctx context.Context, partnerID, accountID, int
 // WebhookHandlerID returns the id of the interface that handles account
 // accountID's webhooks; "" when the account has none (or deleted it).
 func (s *Store) WebhookHandlerID(ctx context.Context, accountID string) (string, error) {
-	id, _, err := s.WebhookHandlerScript(ctx, accountID)
-	if tenantry.ErrorCode(err) == tenantry.ENOTFOUND {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT i.id `+handlerJoin, accountID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
-	return id, err
+	return id, translate(err, "webhook handler")
 }
+
+// handlerJoin finds an account's live handler interface: its own, not
+// deleted, of a live account.
+const handlerJoin = `FROM core.webhook_handlers h
+		JOIN core.interfaces i ON i.id = h.interface_id AND i.account_id = h.account_id AND i.deleted_at IS NULL
+		JOIN core.accounts a ON a.id = h.account_id AND ` + liveAccount + `
+		WHERE h.account_id = $1`
 
 // WebhookHandlerScript returns the interface that handles account
 // accountID's webhooks and its code, as it is now. ENOTFOUND when the
@@ -50,10 +58,7 @@ func (s *Store) WebhookHandlerID(ctx context.Context, accountID string) (string,
 // or the account is deleted or being deleted: a webhook still in flight,
 // replayed or redriven for it then runs nothing.
 func (s *Store) WebhookHandlerScript(ctx context.Context, accountID string) (interfaceID, code string, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT i.id, i.raw_code FROM core.webhook_handlers h
-		JOIN core.interfaces i ON i.id = h.interface_id AND i.account_id = h.account_id AND i.deleted_at IS NULL
-		JOIN core.accounts a ON a.id = h.account_id AND a.deleted_at IS NULL AND a.status IN ('provisioning', 'active')
-		WHERE h.account_id = $1`, accountID).Scan(&interfaceID, &code)
+	err = s.pool.QueryRow(ctx, `SELECT i.id, i.raw_code `+handlerJoin, accountID).Scan(&interfaceID, &code)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", "", tenantry.Errorf(tenantry.ENOTFOUND, "account %s has no webhook handler", accountID)
 	}

@@ -77,7 +77,7 @@ func (s *Syncer) stream(ctx context.Context, run *tenantry.SyncRun, src *connect
 		p.Records, p.Checkpoint, p.Done = fp.records, fp.page.Checkpoint, fp.page.Done
 		p.CursorAfter = fetch.LaterCursor(p.CursorAfter, fp.page.MaxCursor)
 		p.StateCursor = fetch.LaterCursor(st.CursorBefore, p.CursorAfter)
-		if _, _, _, err := s.store.WriteSyncPage(ctx, p); err != nil {
+		if err := s.store.WriteSyncPage(ctx, p); err != nil {
 			if tenantry.ErrorCode(err) == tenantry.ECONFLICT {
 				// Another delivery of the job got there first: let it finish.
 				return tenantry.Errorf(tenantry.EUNAVAILABLE, "stream %s: %s", st.Stream, tenantry.ErrorMessage(err))

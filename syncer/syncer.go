@@ -23,15 +23,13 @@ type Config struct {
 	MaxEmptyPages int
 }
 
-// Validate fills defaults.
-func (c *Config) Validate() error {
+func (c *Config) defaults() {
 	if c.StallTimeout <= 0 {
 		c.StallTimeout = 5 * time.Minute
 	}
 	if c.MaxEmptyPages <= 0 {
 		c.MaxEmptyPages = 20
 	}
-	return nil
 }
 
 // Syncer runs sync jobs. Safe for concurrent use by several jobs.
@@ -45,7 +43,7 @@ type Syncer struct {
 
 // New returns a Syncer.
 func New(cfg Config, st *store.Store, conns *connections.Service, log *zap.Logger) *Syncer {
-	_ = cfg.Validate()
+	cfg.defaults()
 	return &Syncer{cfg: cfg, store: st, conns: conns, log: log, now: time.Now}
 }
 

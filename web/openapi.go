@@ -6,26 +6,28 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // openapiYAML is the API's OpenAPI 3.1 document, written as YAML for
-// people; it is served as JSON, converted once at start.
+// people; it is served as JSON, converted on the first request (most
+// processes never serve it).
 //
 //go:embed openapi.yaml
 var openapiYAML []byte
 
 var (
-	openapiRoot  = mustParseYAML(openapiYAML)
-	openapiAsset = newAsset("openapi.json", "application/json", mustJSON(openapiRoot))
+	openapiRoot  = sync.OnceValue(func() *yaml.Node { return mustParseYAML(openapiYAML) })
+	openapiAsset = sync.OnceValue(func() asset { return newAsset("openapi.json", "application/json", mustJSON(openapiRoot())) })
 )
 
 // OpenAPI serves the API's OpenAPI 3.1 document as JSON. Any origin may
 // read it, so tools in the browser can load it.
 func OpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	openapiAsset.serve(w, r)
+	openapiAsset().serve(w, r)
 }
 
 // mustParseYAML parses the embedded document; it is checked by the

@@ -8,12 +8,13 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// The reference page is the OpenAPI document rendered once, at start, on
-// the server: no script, no CDN, nothing fetched by the browser.
+// The reference page is the OpenAPI document rendered once, on its first
+// request, on the server: no script, no CDN, nothing fetched by the browser.
 
 //go:embed reference.html
 var referenceHTML string
@@ -21,13 +22,15 @@ var referenceHTML string
 // referenceCSP allows the page nothing but its own inline style.
 const referenceCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-var referenceAsset = newAsset("docs.html", "text/html; charset=utf-8", mustRender(openapiRoot))
+var referenceAsset = sync.OnceValue(func() asset {
+	return newAsset("docs.html", "text/html; charset=utf-8", mustRender(openapiRoot()))
+})
 
 // Reference serves the API reference: the OpenAPI document as one HTML
 // page.
 func Reference(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", referenceCSP)
-	referenceAsset.serve(w, r)
+	referenceAsset().serve(w, r)
 }
 
 var referencePage = template.Must(template.New("reference").Funcs(template.FuncMap{
