@@ -79,7 +79,7 @@ func TestHostileScripts(t *testing.T) {
 		{"StuckInBuiltin", "all(range(1, 1 << 62))", script.FailTimeout, "longer than 2s"},
 		{"HugePrint", "for i in range(100000):\n    print('x' * 100)\n", script.FailOutput, "exceeded 64 KiB"},
 		{"HugeResult", "def main():\n    return 'x' * (1 << 20)\n", script.FailOutput, "exceeded 64 KiB"},
-		{"NestedTooDeep", "x = []\nfor i in range(2000000):\n    x = [x]\nprint(x)\n", "", ""},
+		{"NestedTooDeep", "x = []\nfor i in range(2000000):\n    x = [x]\nprint(x)\n", script.FailSteps, "steps"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
