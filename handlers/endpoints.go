@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"slices"
@@ -82,7 +83,7 @@ func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkHandler(r, e.InterfaceID); err != nil {
+	if err := s.checkHandler(r.Context(), caller(r), e.InterfaceID, "interface_id"); err != nil {
 		return err
 	}
 	if err := s.store.CreateEndpoint(r.Context(), c, e); err != nil {
@@ -93,22 +94,22 @@ func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, s.withURL(e))
 }
 
-// checkHandler refuses an interface that is not the caller's or defines
-// no handler(request), naming interface_id.
-func (s *Server) checkHandler(r *http.Request, id string) error {
-	i, err := s.store.Interface(r.Context(), caller(r), id)
+// checkHandler refuses, naming field, an interface that is not the
+// caller's, does not compile, or defines no handler(request).
+func (s *Server) checkHandler(ctx context.Context, c tenantry.Caller, id, field string) error {
+	i, err := s.store.Interface(ctx, c, id)
 	if tenantry.ErrorCode(err) == tenantry.ENOTFOUND {
-		return tenantry.Invalid(tenantry.FieldError{Field: "interface_id", Message: "is not an interface of this account"})
+		return tenantry.Invalid(tenantry.FieldError{Field: field, Message: "is not an interface of this account"})
 	}
 	if err != nil {
 		return err
 	}
 	p, err := script.Compile(i.RawCode)
-	if err != nil {
-		return tenantry.Invalid(tenantry.FieldError{Field: "interface_id", Message: "the interface does not compile: " + tenantry.ErrorMessage(err)})
-	}
-	if !p.HasHandler {
-		return tenantry.Invalid(tenantry.FieldError{Field: "interface_id", Message: "the interface defines no handler(request) function"})
+	switch {
+	case err != nil:
+		return tenantry.Invalid(tenantry.FieldError{Field: field, Message: "the interface does not compile: " + compileMessage(err)})
+	case !p.HasHandler:
+		return tenantry.Invalid(tenantry.FieldError{Field: field, Message: "the interface defines no handler(request) function"})
 	}
 	return nil
 }

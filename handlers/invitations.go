@@ -3,7 +3,6 @@ package handlers
 import (
 	"encoding/hex"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"time"
 	"unicode/utf8"
@@ -72,16 +71,6 @@ func validateInvitation(in invitationRequest) error {
 		return tenantry.Invalid(errs...)
 	}
 	return nil
-}
-
-// validEmail reports whether s is a bare email address (no display name)
-// of at most 254 bytes, the longest a mail path allows (RFC 5321).
-func validEmail(s string) bool {
-	if len(s) > 254 {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s
 }
 
 type acceptRequest struct {

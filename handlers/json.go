@@ -48,6 +48,16 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, max int64, dst any) erro
 	return nil
 }
 
+// decodeOptionalJSON is decodeJSON for a body that may be left out: an
+// empty (or blank) body leaves dst as it is.
+func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, max int64, dst any) error {
+	body, err := readBody(w, r, max)
+	if err != nil || len(bytes.TrimSpace(body)) == 0 {
+		return err
+	}
+	return decodeJSON(w, r, max, dst)
+}
+
 func jsonError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError

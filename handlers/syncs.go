@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"slices"
@@ -25,14 +24,8 @@ type syncStarted struct {
 // for that one or ask again.
 func (s *Server) requestSync(w http.ResponseWriter, r *http.Request) error {
 	var in tenantry.SyncRequest
-	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
-	if err != nil {
+	if err := decodeOptionalJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
 		return err
-	}
-	if len(bytes.TrimSpace(body)) > 0 {
-		if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
-			return err
-		}
 	}
 	id := chi.URLParam(r, "id")
 	conn, err := s.store.Connection(r.Context(), caller(r), id)

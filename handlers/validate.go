@@ -29,10 +29,8 @@ func validateSubaccount(f tenantry.SubaccountFields, create bool) error {
 			checkText(add, field, *v, 200, false)
 		}
 	}
-	if f.Email != nil && *f.Email != "" {
-		if a, err := mail.ParseAddress(*f.Email); err != nil || a.Address != *f.Email || len(*f.Email) > 254 {
-			add("email", "must be an email address such as ada@example.com")
-		}
+	if f.Email != nil && *f.Email != "" && !validEmail(*f.Email) {
+		add("email", "must be an email address such as ada@example.com")
 	}
 	if f.Language != nil && *f.Language != "" && !languageTag.MatchString(*f.Language) {
 		add("language", "must be a language tag such as en or pt-BR")
@@ -55,4 +53,14 @@ func checkText(add func(field, msg string), field, v string, max int, required b
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
 		add(field, "must not contain control characters")
 	}
+}
+
+// validEmail reports whether s is a bare email address (no display name)
+// of at most 254 bytes, the longest a mail path allows (RFC 5321).
+func validEmail(s string) bool {
+	if len(s) > 254 {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
 }

@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tenantry/tenantry"
-	"github.com/tenantry/tenantry/script"
 	"github.com/tenantry/tenantry/webhook"
 )
 
@@ -178,21 +177,8 @@ func (s *Server) putWebhookHandler(w http.ResponseWriter, r *http.Request) error
 // does not compile (stored before a change of dialect, say) or defines
 // no handler(request), naming handler_interface_id.
 func (s *Server) checkWebhookHandler(r *http.Request, pid, aid, id string) error {
-	i, err := s.store.Interface(r.Context(), tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: pid, AccountID: aid}, id)
-	if tenantry.ErrorCode(err) == tenantry.ENOTFOUND {
-		return tenantry.Invalid(tenantry.FieldError{Field: "handler_interface_id", Message: "is not an interface of this account"})
-	}
-	if err != nil {
-		return err
-	}
-	p, err := script.Compile(i.RawCode)
-	switch {
-	case err != nil:
-		return tenantry.Invalid(tenantry.FieldError{Field: "handler_interface_id", Message: "the interface does not compile: " + compileMessage(err)})
-	case !p.HasHandler:
-		return tenantry.Invalid(tenantry.FieldError{Field: "handler_interface_id", Message: "the interface defines no handler(request) function"})
-	}
-	return nil
+	return s.checkHandler(r.Context(), tenantry.Caller{Kind: tenantry.KindAccountToken, PartnerID: pid, AccountID: aid},
+		id, "handler_interface_id")
 }
 
 // rotateWebhookURL gives the account a new URL; body (optional)
@@ -203,10 +189,8 @@ func (s *Server) rotateWebhookURL(w http.ResponseWriter, r *http.Request) error 
 		AccountID    string `json:"subaccount_id"`
 		GraceSeconds int    `json:"grace_seconds"`
 	}
-	if r.ContentLength != 0 {
-		if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &body); err != nil {
-			return err
-		}
+	if err := decodeOptionalJSON(w, r, s.cfg.MaxBodyBytes, &body); err != nil {
+		return err
 	}
 	if body.GraceSeconds < 0 || body.GraceSeconds > 7*24*3600 {
 		return tenantry.Invalid(tenantry.FieldError{Field: "grace_seconds", Message: "must be from 0 to 604800 (7 days)"})

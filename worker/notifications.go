@@ -127,7 +127,7 @@ func (n *Notifier) queue(ctx context.Context, m *events.Msg) error {
 		return events.Permanent(fmt.Errorf("decode event: %v", err))
 	}
 	var queued int
-	err := awaitPostgres(ctx, n.log, 10*time.Minute, func() (err error) { queued, err = n.store.QueueNotifications(ctx, ev, m.Data); return err })
+	err := awaitPostgres(ctx, n.log, defaultOutageWait, func() (err error) { queued, err = n.store.QueueNotifications(ctx, ev, m.Data); return err })
 	if err == nil && queued > 0 {
 		select {
 		case n.poke <- struct{}{}:

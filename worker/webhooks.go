@@ -47,9 +47,7 @@ type Webhooks struct {
 // anything.
 func NewWebhooks(cfg WebhookConfig, st *store.Store, handler tenantry.WebhookHandler, js jetstream.JetStream,
 	pub tenantry.Publisher, log *zap.Logger) *Webhooks {
-	if cfg.OutageWait <= 0 {
-		cfg.OutageWait = 10 * time.Minute
-	}
+	setDefault(&cfg.OutageWait, defaultOutageWait)
 	p := &Webhooks{cfg: cfg, store: st, handler: handler, pub: pub, log: log}
 	cc := cfg.Consumer
 	cc.Stream, cc.Durable, cc.Filter = events.StreamWebhooks, "webhooks", []string{"hook.>"}
@@ -229,26 +227,4 @@ func failureReason(err error, eventID string) string {
 // (see Worker.await).
 func (p *Webhooks) await(ctx context.Context, fn func() error) error {
 	return awaitPostgres(ctx, p.log, p.cfg.OutageWait, fn)
-}
-
-// awaitPostgres runs fn again while it fails only because Postgres is
-// unreachable, up to wait: a database outage is waited out inside the
-// delivery (the consumer's heartbeats keep the message) instead of
-// spending the message's deliveries.
-func awaitPostgres(ctx context.Context, log *zap.Logger, wait time.Duration, fn func() error) error {
-	deadline := time.Now().Add(wait)
-	delay := 100 * time.Millisecond
-	for {
-		err := fn()
-		if !store.IsUnavailable(err) || time.Now().After(deadline) {
-			return err
-		}
-		log.Warn("postgres unavailable; waiting", zap.Duration("retry_in", delay), zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 5*time.Second)
-	}
 }

@@ -55,9 +55,7 @@ var _ tenantry.WebhookHandler = (*WebhookScripts)(nil)
 // started and stopped by the caller. A Postgres outage is waited out for
 // up to cfg.OutageWait, as the webhook processor does.
 func NewWebhookScripts(cfg WebhookConfig, st *store.Store, s Scripts, publicURL string, log *zap.Logger) *WebhookScripts {
-	if cfg.OutageWait <= 0 {
-		cfg.OutageWait = 10 * time.Minute
-	}
+	setDefault(&cfg.OutageWait, defaultOutageWait)
 	return &WebhookScripts{store: st, scripts: s, publicURL: strings.TrimSuffix(publicURL, "/"),
 		outageWait: cfg.OutageWait, log: log}
 }

@@ -60,9 +60,7 @@ func New(cfg Config, st *store.Store, conns *connections.Service, js jetstream.J
 	if err != nil {
 		return nil, err
 	}
-	if cfg.OutageWait <= 0 {
-		cfg.OutageWait = 10 * time.Minute
-	}
+	setDefault(&cfg.OutageWait, defaultOutageWait)
 	w := &Worker{cfg: cfg, store: st, pub: pub, metrics: m, log: log, stop: make(chan struct{})}
 	// A store-only job is retried whole through an outage: its effect and
 	// the job commit together or not at all.
