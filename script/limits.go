@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -101,8 +101,10 @@ func vmSize() (int64, error) {
 	return 0, fmt.Errorf("read address space size: no VmSize in /proc/self/status")
 }
 
+// heapInUse is the bytes of live and unswept heap objects, read without
+// stopping the world (runtime.ReadMemStats would, after every run).
 func heapInUse() uint64 {
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapInuse
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }

@@ -50,7 +50,8 @@ func predeclared() starlark.StringDict {
 	return d
 }
 
-// predeclaredNames is what the resolver accepts as global names.
+// predeclaredNames is what the resolver accepts as global names, and the
+// globals every run starts with (read only: Init does not change it).
 var predeclaredNames = predeclared()
 
 func isPredeclared(name string) bool { return predeclaredNames.Has(name) }

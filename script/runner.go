@@ -223,7 +223,7 @@ func (r *runner) execute(req runRequest) (out runOutcome) {
 
 // enter runs the top level, then the entry point.
 func (ru *run) enter(prog *starlark.Program) (starlark.Value, error) {
-	globals, err := prog.Init(ru.thread, predeclared())
+	globals, err := prog.Init(ru.thread, predeclaredNames)
 	if err != nil {
 		return nil, err
 	}
