@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // SyncedRecord is one record synced from a provider: its primary key and
@@ -41,12 +43,11 @@ func (s *Store) WriteRecords(ctx context.Context, schema, table, runID string, r
 
 func writeRecords(ctx context.Context, tx pgx.Tx, schema, table, runID string, recs []SyncedRecord) (inserted, changed int, err error) {
 	t := pgx.Identifier{schema, table}.Sanitize()
-	if err := execAll(ctx, tx, []string{
-		`CREATE TABLE IF NOT EXISTS ` + t + ` (key text PRIMARY KEY, data jsonb NOT NULL,
-			synced_at timestamptz NOT NULL, changed_at timestamptz NOT NULL, run_id text NOT NULL, deleted_at timestamptz)`,
-		`CREATE TEMP TABLE IF NOT EXISTS tenantry_stage (key text, data jsonb) ON COMMIT DELETE ROWS`,
-	}); err != nil {
+	if err := ensureTable(ctx, tx, t); err != nil {
 		return 0, 0, fmt.Errorf("prepare %s: %w", t, err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS tenantry_stage (key text, data jsonb) ON COMMIT DELETE ROWS`); err != nil {
+		return 0, 0, fmt.Errorf("prepare staging: %w", err)
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tenantry_stage"}, []string{"key", "data"}, pgx.CopyFromRows(lastByKey(recs))); err != nil {
 		return 0, 0, fmt.Errorf("copy into %s: %w", t, err)
@@ -67,6 +68,32 @@ func writeRecords(ctx context.Context, tx pgx.Tx, schema, table, runID string, r
 		return 0, 0, fmt.Errorf("upsert into %s: %w", t, err)
 	}
 	return inserted, changed, nil
+}
+
+// ensureTable creates records table t (quoted) unless it exists. Writers
+// creating the same new table at once collide in Postgres's catalog
+// (23505 on pg_type, or 42P07): the loser, in a savepoint, finds the
+// winner's table made and goes on.
+func ensureTable(ctx context.Context, tx pgx.Tx, t string) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, t).Scan(&exists); err != nil || exists {
+		return err
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = sp.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+t+` (key text PRIMARY KEY, data jsonb NOT NULL,
+		synced_at timestamptz NOT NULL, changed_at timestamptz NOT NULL, run_id text NOT NULL, deleted_at timestamptz)`)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07") {
+		return sp.Rollback(ctx)
+	}
+	if err != nil {
+		_ = sp.Rollback(ctx)
+		return err
+	}
+	return sp.Commit(ctx)
 }
 
 // lastByKey keeps the last record of each key, in first-seen order.

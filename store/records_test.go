@@ -28,7 +28,7 @@ func records(from, to int, version string) []store.SyncedRecord {
 func TestWriteRecords(t *testing.T) {
 	ctx := context.Background()
 	st := tenantrytest.Store(t)
-	_, err := st.Pool().Exec(ctx, `CREATE SCHEMA IF NOT EXISTS t_records_test`)
+	_, err := st.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS t_records_test CASCADE; CREATE SCHEMA t_records_test`)
 	require.NoError(t, err)
 	table, err := store.StreamTable("srv_0123456789abcdef0123456789abcdef", "contacts")
 	require.NoError(t, err)
@@ -66,4 +66,29 @@ func TestWriteRecords(t *testing.T) {
 
 	_, err = store.StreamTable("srv_0123456789abcdef0123456789abcdef", "Bad-Name")
 	require.Error(t, err)
+}
+
+// TestWriteRecordsNewTableConcurrently: writers racing to create the same
+// new table (two webhooks whose handler upserts into it) all succeed.
+func TestWriteRecordsNewTableConcurrently(t *testing.T) {
+	ctx := context.Background()
+	st := tenantrytest.Store(t)
+	_, err := st.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS t_records_race CASCADE; CREATE SCHEMA t_records_race`)
+	require.NoError(t, err)
+	for round := range 5 {
+		table := fmt.Sprintf("race_%d", round)
+		errs := make(chan error, 8)
+		for w := range 8 {
+			go func() {
+				_, _, err := st.WriteRecords(ctx, "t_records_race", table, "run", records(w*10, w*10+10, "v"))
+				errs <- err
+			}()
+		}
+		for range 8 {
+			require.NoError(t, <-errs)
+		}
+		var n int
+		require.NoError(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM t_records_race.`+table).Scan(&n))
+		require.Equal(t, 80, n)
+	}
 }
