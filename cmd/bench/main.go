@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,6 +50,15 @@ type config struct {
 	EndpointDur  time.Duration // each published-endpoint run (the bare handler runs BaselineDur)
 	Out          string        // markdown file to write below the marker
 	CPUProfile   string        // write a CPU profile of the rounds here
+	Only         []string      // measure only these sections (-only); empty: every one
+}
+
+// sections are the parts of a round -only can pick, in their order.
+var sections = []string{"pipeline", "sync", "ingress", "replay", "endpoints"}
+
+// runs reports whether the run measures section.
+func (c config) runs(section string) bool {
+	return len(c.Only) == 0 || slices.Contains(c.Only, section)
 }
 
 func parseFlags(args []string) (config, error) {
@@ -70,8 +81,13 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.EndpointDur, "endpoint-duration", 5*time.Second, "length of each published-endpoint run")
 	fs.StringVar(&c.Out, "out", "", "write the results into this markdown file, below "+marker)
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole process during the rounds to this file")
+	only := fs.String("only", "", "measure only these sections, comma-separated ("+strings.Join(sections, ", ")+
+		"); prints each round's summary, no report")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if *only != "" {
+		c.Only = strings.Split(*only, ",")
 	}
 	c.AdminURL = getenv("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
 	return c, c.validate()
@@ -87,6 +103,13 @@ func (c config) validate() error {
 		return errors.New("-ingress-c, -replay-msgs and -endpoint-c must be at least 1")
 	case c.IngressDur <= 0 || c.EndpointDur <= 0:
 		return errors.New("-ingress-duration and -endpoint-duration must be positive")
+	case len(c.Only) > 0 && c.Out != "":
+		return errors.New("-only measures part of a round: it writes no report (-out)")
+	}
+	for _, s := range c.Only {
+		if !slices.Contains(sections, s) {
+			return fmt.Errorf("-only: no section %q (%s)", s, strings.Join(sections, ", "))
+		}
 	}
 	return nil
 }
@@ -129,7 +152,7 @@ func run(ctx context.Context, cfg config) error {
 	if cerr := b.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
 	}
-	if err != nil {
+	if err != nil || len(cfg.Only) > 0 {
 		return err
 	}
 	results := render(cfg, b.info, rounds)

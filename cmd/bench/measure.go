@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 )
 
@@ -61,24 +62,7 @@ func (b *bench) measure(ctx context.Context) ([]round, error) {
 	}
 	if b.cfg.Warmup > 0 {
 		fmt.Fprintf(os.Stderr, "bench: warming up (%s per phase)\n", b.cfg.Warmup)
-		if err := b.conn.newAccount(ctx, b.hot); err != nil {
-			return nil, fmt.Errorf("warm-up: %w", err)
-		}
-		for _, p := range b.phases() {
-			if _, err := b.runClosed(ctx, p.name, budget{d: b.cfg.Warmup}, p.run); err != nil {
-				return nil, fmt.Errorf("warm-up: %w", err)
-			}
-		}
-		if err := b.base.dropRoles(ctx); err != nil {
-			return nil, err
-		}
-		if _, err := b.measureSync(ctx); err != nil {
-			return nil, fmt.Errorf("warm-up: %w", err)
-		}
-		if _, err := b.measureIngress(ctx, b.cfg.Warmup, b.cfg.Warmup); err != nil {
-			return nil, fmt.Errorf("warm-up: %w", err)
-		}
-		if _, err := b.measureEndpoints(ctx, b.cfg.Warmup, b.cfg.Warmup); err != nil {
+		if err := b.warmUp(ctx); err != nil {
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 	}
@@ -93,7 +77,7 @@ func (b *bench) measure(ctx context.Context) ([]round, error) {
 		if err != nil {
 			return nil, fmt.Errorf("round %d: %w", i+1, err)
 		}
-		fmt.Fprintf(os.Stderr, "bench: round %d/%d: %s\n", i+1, b.cfg.Rounds, r.summary())
+		fmt.Fprintf(os.Stderr, "bench: round %d/%d: %s\n", i+1, b.cfg.Rounds, r.summary(b.cfg))
 		rounds = append(rounds, r)
 	}
 	return rounds, nil
@@ -117,64 +101,118 @@ func (b *bench) phases() []phase {
 	}
 }
 
-// round measures the subaccount path, then the connection path in a
+// round measures the sections -only picks (every one by default), in
+// this order: the subaccount path, then the connection path in a
 // subaccount of its own made for the round (not timed), then the
-// baselines, then the syncs and theirs, then webhook ingress, replay and
-// published endpoints, each with its own.
+// baselines (the pipeline); then the syncs and theirs, then webhook
+// ingress, replay and published endpoints, each with its own.
 func (b *bench) round(ctx context.Context) (r round, err error) {
+	for _, part := range []struct {
+		section string
+		measure func() error
+	}{
+		{"pipeline", func() error { return b.measurePipeline(ctx, &r) }},
+		{"sync", func() (err error) { r.Sync, err = b.measureSync(ctx); return err }},
+		{"ingress", func() (err error) {
+			r.Ingress, err = b.measureIngress(ctx, b.cfg.IngressDur, b.cfg.BaselineDur)
+			return err
+		}},
+		{"replay", func() (err error) { r.Replay, err = b.measureReplay(ctx); return err }},
+		{"endpoints", func() (err error) {
+			r.Endpoint, err = b.measureEndpoints(ctx, b.cfg.EndpointDur, b.cfg.BaselineDur)
+			return err
+		}},
+	} {
+		if !b.cfg.runs(part.section) {
+			continue
+		}
+		if err := part.measure(); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// warmUp runs each section -only picks once, briefly (the replay is not
+// warmed up; the ingress warm-up serves it).
+func (b *bench) warmUp(ctx context.Context) error {
+	if b.cfg.runs("pipeline") {
+		if err := b.conn.newAccount(ctx, b.hot); err != nil {
+			return err
+		}
+		for _, p := range b.phases() {
+			if _, err := b.runClosed(ctx, p.name, budget{d: b.cfg.Warmup}, p.run); err != nil {
+				return err
+			}
+		}
+		if err := b.base.dropRoles(ctx); err != nil {
+			return err
+		}
+	}
+	if b.cfg.runs("sync") {
+		if _, err := b.measureSync(ctx); err != nil {
+			return err
+		}
+	}
+	if b.cfg.runs("ingress") || b.cfg.runs("replay") {
+		if _, err := b.measureIngress(ctx, b.cfg.Warmup, b.cfg.Warmup); err != nil {
+			return err
+		}
+	}
+	if b.cfg.runs("endpoints") {
+		_, err := b.measureEndpoints(ctx, b.cfg.Warmup, b.cfg.Warmup)
+		return err
+	}
+	return nil
+}
+
+// measurePipeline measures the subaccount path, then the connection
+// path in a subaccount of its own made for the round (not timed), then
+// the raw baselines.
+func (b *bench) measurePipeline(ctx context.Context, r *round) error {
 	hot := budget{d: b.cfg.Duration, n: b.cfg.Requests}
 	res, err := b.runClosed(ctx, "subaccounts, closed loop", hot, b.hot.create)
 	if err != nil {
-		return r, err
+		return err
 	}
 	r.Accept, r.E2E = summarize(res, accepted), summarize(res, done)
 	r.PacedRate = r.E2E.Rate / 2
 	res, err = b.check(ctx, "subaccounts, open loop", openLoop(ctx, r.PacedRate, hot, inFlightCap, b.hot.create))
 	if err != nil {
-		return r, err
+		return err
 	}
 	r.PacedAccept, r.PacedE2E = summarize(res, accepted), summarize(res, done)
 
 	if err := b.conn.newAccount(ctx, b.hot); err != nil {
-		return r, err
+		return err
 	}
 	if res, err = b.runClosed(ctx, "connections, closed loop", hot, b.conn.create); err != nil {
-		return r, err
+		return err
 	}
 	r.ConnAccept, r.ConnE2E = summarize(res, accepted), summarize(res, done)
 	r.ConnPacedRate = r.ConnE2E.Rate / 2
 	res, err = b.check(ctx, "connections, open loop", openLoop(ctx, r.ConnPacedRate, hot, inFlightCap, b.conn.create))
 	if err != nil {
-		return r, err
+		return err
 	}
 	r.ConnPacedAccept, r.ConnPacedE2E = summarize(res, accepted), summarize(res, done)
 	res, err = b.check(ctx, "connections, open loop at the subaccounts' rate",
 		openLoop(ctx, r.PacedRate, hot, inFlightCap, b.conn.create))
 	if err != nil {
-		return r, err
+		return err
 	}
 	r.ConnAtSubRate = summarize(res, done)
 
 	for _, p := range b.phases()[2:] {
 		if res, err = b.runClosed(ctx, p.name, budget{d: b.cfg.BaselineDur}, p.run); err != nil {
-			return r, err
+			return err
 		}
-		*p.into(&r) = summarize(res, done)
+		*p.into(r) = summarize(res, done)
 	}
 	if err := b.base.dropRoles(ctx); err != nil {
-		return r, err
+		return err
 	}
-	if r.Sync, err = b.measureSync(ctx); err != nil {
-		return r, err
-	}
-	if r.Ingress, err = b.measureIngress(ctx, b.cfg.IngressDur, b.cfg.BaselineDur); err != nil {
-		return r, err
-	}
-	if r.Replay, err = b.measureReplay(ctx); err != nil {
-		return r, err
-	}
-	r.Endpoint, err = b.measureEndpoints(ctx, b.cfg.EndpointDur, b.cfg.BaselineDur)
-	return r, err
+	return nil
 }
 
 // measureSync copies the rows raw, makes a connection to the fake API
@@ -226,14 +264,29 @@ func (b *bench) check(ctx context.Context, name string, res result) (result, err
 	return res, b.conn.verify(ctx, b.pool)
 }
 
-func (r round) summary() string {
+// summary is one line per round of the sections measured.
+func (r round) summary(cfg config) string {
+	part := map[string]func() string{
+		"pipeline": r.pipelineSummary, "sync": r.Sync.summary, "ingress": r.Ingress.summary,
+		"replay": r.Replay.summary, "endpoints": r.Endpoint.summary,
+	}
+	var parts []string
+	for _, section := range sections {
+		if cfg.runs(section) {
+			parts = append(parts, part[section]())
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (r round) pipelineSummary() string {
 	return fmt.Sprintf("subaccounts e2e %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s; "+
 		"connections e2e %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s, at %s/s p50 %s p99 %s; "+
-		"js p50 %s; pg p50 %s; ddl p50 %s; %s; %s; %s; %s",
+		"js p50 %s; pg p50 %s; ddl p50 %s",
 		rate(r.E2E.Rate), ms(r.E2E.P50), ms(r.E2E.P99), rate(r.PacedRate), ms(r.PacedE2E.P50), ms(r.PacedE2E.P99),
 		rate(r.ConnE2E.Rate), ms(r.ConnE2E.P50), ms(r.ConnE2E.P99), rate(r.ConnPacedRate), ms(r.ConnPacedE2E.P50), ms(r.ConnPacedE2E.P99),
 		rate(r.PacedRate), ms(r.ConnAtSubRate.P50), ms(r.ConnAtSubRate.P99),
-		ms(r.JS.P50), ms(r.PG.P50), ms(r.DDL.P50), r.Sync.summary(), r.Ingress.summary(), r.Replay.summary(), r.Endpoint.summary())
+		ms(r.JS.P50), ms(r.PG.P50), ms(r.DDL.P50))
 }
 
 func (s syncRound) summary() string {
