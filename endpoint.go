@@ -1,7 +1,10 @@
 package tenantry
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -54,8 +57,9 @@ type EndpointCall struct {
 	// TimeoutMS is how long the API waits for the answer; the worker gives
 	// up on the run then.
 	TimeoutMS int64 `json:"timeout_ms"`
-	// Request is the handler's argument: script.HTTPRequest as JSON.
-	Request json.RawMessage `json:"request"`
+	// Request is the handler's argument: script.HTTPRequest as JSON. It
+	// travels after the other fields, as it is (see Encode).
+	Request json.RawMessage `json:"-"`
 }
 
 // Endpoint call outcomes other than an answer.
@@ -73,5 +77,50 @@ type EndpointReply struct {
 	Outcome string      `json:"outcome,omitempty"` // "" when Status, Header and Body are the answer
 	Status  int         `json:"status,omitempty"`
 	Header  http.Header `json:"header,omitempty"`
-	Body    []byte      `json:"body,omitempty"`
+	Body    []byte      `json:"-"` // travels after the other fields, as it is (see Encode)
+}
+
+// Encode is c as a NATS message's data: its fields as JSON, a newline,
+// then its Request as it is, so the request is neither quoted nor
+// checked again on the way.
+func (c *EndpointCall) Encode() ([]byte, error) { return encodeWire(c, c.Request) }
+
+// Decode reads data, made by Encode, into c; c.Request shares data's
+// memory.
+func (c *EndpointCall) Decode(data []byte) (err error) {
+	c.Request, err = decodeWire(data, c)
+	return err
+}
+
+// Encode is r as a NATS message's data: its fields as JSON, a newline,
+// then its Body as it is (not as base64).
+func (r *EndpointReply) Encode() ([]byte, error) { return encodeWire(r, r.Body) }
+
+// Decode reads data, made by Encode, into r; r.Body shares data's memory.
+func (r *EndpointReply) Decode(data []byte) (err error) {
+	r.Body, err = decodeWire(data, r)
+	return err
+}
+
+// encodeWire is head as JSON (which has no raw newline), a newline, and
+// tail.
+func encodeWire(head any, tail []byte) ([]byte, error) {
+	b, err := json.Marshal(head)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(b, '\n'), tail...), nil
+}
+
+// decodeWire decodes the JSON before data's first newline into head and
+// returns what follows it.
+func decodeWire(data []byte, head any) ([]byte, error) {
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 {
+		return nil, errors.New("decode endpoint message: no newline after its fields")
+	}
+	if err := json.Unmarshal(data[:i], head); err != nil {
+		return nil, fmt.Errorf("decode endpoint message: %w", err)
+	}
+	return data[i+1:], nil
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -170,7 +169,7 @@ func (s *Server) forward(ctx context.Context, call *tenantry.EndpointCall) (*ten
 	if !nc.IsConnected() {
 		return nil, tenantry.Errorf(tenantry.EUNAVAILABLE, "endpoints are unavailable: retry later")
 	}
-	data, err := json.Marshal(call)
+	data, err := call.Encode()
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +189,7 @@ func (s *Server) forward(ctx context.Context, call *tenantry.EndpointCall) (*ten
 		return nil, tenantry.Errorf(tenantry.EUNAVAILABLE, "endpoints are unavailable: retry later")
 	}
 	reply := &tenantry.EndpointReply{}
-	if err := json.Unmarshal(msg.Data, reply); err != nil {
+	if err := reply.Decode(msg.Data); err != nil {
 		return nil, err
 	}
 	return reply, nil

@@ -151,8 +151,7 @@ func (p *proc) close() {
 // not a Failure.
 func (p *proc) run(ctx context.Context, cfg Config, req runRequest, host Host, log *zap.Logger) (*Result, error) {
 	p.runs++
-	data, _ := json.Marshal(req)
-	if err := p.w.write(&frame{Type: frameRun, Data: data}); err != nil {
+	if err := p.w.write(&frame{Type: frameRun, Run: &req, Data: req.Input}); err != nil {
 		p.broken = true
 		return nil, fmt.Errorf("send run: %w", err)
 	}
@@ -186,13 +185,13 @@ func (p *proc) run(ctx context.Context, cfg Config, req runRequest, host Host, l
 				p.broken = true
 			}
 		case frameDone:
-			var out runOutcome
-			if err := json.Unmarshal(f.Data, &out); err != nil {
+			out := f.Done
+			if out == nil {
 				p.broken = true
-				return nil, fmt.Errorf("decode run outcome: %w", err)
+				return nil, errors.New("decode run outcome: a done frame without one")
 			}
 			p.broken = p.broken || out.Retire
-			res.Value, res.Failure, res.Steps, res.Log = out.Value, out.Failure, out.Steps, logs.String()
+			res.Value, res.Failure, res.Steps, res.Log = f.Data, out.Failure, out.Steps, logs.String()
 			res.Tuple, res.Binary = out.Tuple, out.Binary
 			return res, nil
 		}
@@ -238,51 +237,62 @@ func (p *proc) death(cfg Config, timedOut bool) *Failure {
 
 // watcher enforces a run's deadline from outside the runner: at the
 // deadline (or when ctx ends) it asks the runner to cancel, and a grace
-// period later it kills it.
+// period later it kills it. Timers, not a goroutine per run.
 type watcher struct {
-	stop     chan struct{}
-	expired  chan struct{}
-	finished sync.WaitGroup
+	p        *proc
+	deadline *time.Timer
+	stopCtx  func() bool
+
+	mu       sync.Mutex
+	finished bool        // done was called: the run is over, leave the runner be
+	expired  bool        // the deadline passed
+	kill     *time.Timer // set once the runner was asked to cancel
 }
 
 const killGrace = time.Second
 
 func (p *proc) watch(ctx context.Context, timeout time.Duration) *watcher {
-	w := &watcher{stop: make(chan struct{}), expired: make(chan struct{})}
-	w.finished.Add(1)
-	go func() {
-		defer w.finished.Done()
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		select {
-		case <-w.stop:
-			return
-		case <-ctx.Done():
-		case <-t.C:
-			close(w.expired)
-		}
-		_ = p.w.write(&frame{Type: frameCancel})
-		select {
-		case <-w.stop:
-		case <-time.After(killGrace):
-			_ = p.cmd.Process.Kill()
-		}
-	}()
+	w := &watcher{p: p}
+	w.deadline = time.AfterFunc(timeout, func() { w.cancel(true) })
+	w.stopCtx = context.AfterFunc(ctx, func() { w.cancel(false) })
 	return w
 }
 
+// cancel asks the runner to stop the run, and arms the kill.
+func (w *watcher) cancel(expired bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.finished || w.kill != nil {
+		return
+	}
+	w.expired = expired
+	_ = w.p.w.write(&frame{Type: frameCancel})
+	w.kill = time.AfterFunc(killGrace, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if !w.finished {
+			_ = w.p.cmd.Process.Kill()
+		}
+	})
+}
+
+// done ends the watch: once it returns, the runner is neither cancelled
+// nor killed for this run.
 func (w *watcher) done() {
-	close(w.stop)
-	w.finished.Wait()
+	w.deadline.Stop()
+	w.stopCtx()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.finished = true
+	if w.kill != nil {
+		w.kill.Stop()
+	}
 }
 
 func (w *watcher) timedOut() bool {
-	select {
-	case <-w.expired:
-		return true
-	default:
-		return false
-	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.expired
 }
 
 // tail keeps the first and the last max/2 bytes written to it: a

@@ -71,8 +71,7 @@ func (r *runner) serve(in *frameReader, layers []Layer) int {
 	go r.read(in)
 	for req := range r.runs {
 		out := r.execute(req)
-		data, _ := json.Marshal(out)
-		if err := r.out.write(&frame{Type: frameDone, Data: data}); err != nil || out.Retire {
+		if err := r.out.write(&frame{Type: frameDone, Done: &out, Data: out.Value}); err != nil || out.Retire {
 			return 0
 		}
 		if m := heapInUse(); m > 64<<20 {
@@ -93,10 +92,11 @@ func (r *runner) read(in *frameReader) {
 		}
 		switch f.Type {
 		case frameRun:
-			var req runRequest
-			if err := json.Unmarshal(f.Data, &req); err != nil {
+			if f.Run == nil {
 				return
 			}
+			req := *f.Run
+			req.Input = f.Data
 			r.runs <- req
 		case frameReply:
 			r.replies <- f

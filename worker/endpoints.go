@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,9 +144,9 @@ func (e *Endpoints) receive(msg *nats.Msg) {
 // respond sends reply; one too large for NATS after all (serve
 // estimated) is sent as a failure.
 func (e *Endpoints) respond(msg *nats.Msg, reply *tenantry.EndpointReply) {
-	data, err := json.Marshal(reply)
+	data, err := reply.Encode()
 	if err == nil && int64(len(data)) > e.nc.MaxPayload() {
-		data, err = json.Marshal(&tenantry.EndpointReply{RunID: reply.RunID, Outcome: tenantry.EndpointFailed})
+		data, err = (&tenantry.EndpointReply{RunID: reply.RunID, Outcome: tenantry.EndpointFailed}).Encode()
 	}
 	if err == nil {
 		err = msg.Respond(data)
@@ -160,7 +159,7 @@ func (e *Endpoints) respond(msg *nats.Msg, reply *tenantry.EndpointReply) {
 // handle decodes and serves one call within its timeout.
 func (e *Endpoints) handle(data []byte) *tenantry.EndpointReply {
 	var call tenantry.EndpointCall
-	if err := json.Unmarshal(data, &call); err != nil {
+	if err := call.Decode(data); err != nil {
 		e.log.Error("undecodable endpoint call", zap.Error(err))
 		return &tenantry.EndpointReply{Outcome: tenantry.EndpointUnavailable}
 	}
@@ -217,10 +216,9 @@ func (e *Endpoints) serve(ctx context.Context, call *tenantry.EndpointCall) *ten
 	return &tenantry.EndpointReply{RunID: run.ID, Status: resp.Status, Header: resp.Header, Body: resp.Body}
 }
 
-// replySize estimates the size of the reply carrying resp: its body
-// travels as base64.
+// replySize estimates the size of the reply carrying resp.
 func replySize(resp *script.Response) int64 {
-	n := base64.StdEncoding.EncodedLen(len(resp.Body)) + 512
+	n := len(resp.Body) + 512
 	for k, vs := range resp.Header {
 		for _, v := range vs {
 			n += len(k) + len(v) + 8

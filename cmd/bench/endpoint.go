@@ -28,16 +28,17 @@ const (
 // own, and the bare handler, with the same client and body.
 type endpointBench struct {
 	trivial, realistic string   // the endpoints' URLs
-	bare               string   // the bare handler's /endpoint
+	bare, relay        string   // the bare handler's /endpoint and /relay
 	keys               []string // the seeded rows' keys, in order
 	client             *http.Client
 	timeout            time.Duration
 	seq                atomic.Int64
 }
 
-// endpointRound is one round's endpoint calls and their baseline.
+// endpointRound is one round's endpoint calls and their baselines.
 type endpointRound struct {
 	Trivial, Realistic, Bare stat
+	Relay                    stat // the bare handler, relaying over NATS request/reply
 }
 
 // prepareEndpoints makes the subaccount, publishes the two handlers
@@ -47,7 +48,7 @@ func (b *bench) prepareEndpoints(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e := &endpointBench{bare: b.bare.URL + "/endpoint", client: b.load, timeout: b.cfg.Timeout}
+	e := &endpointBench{bare: b.bare.URL + "/endpoint", relay: b.bare.URL + "/relay", client: b.load, timeout: b.cfg.Timeout}
 	base := "http://" + b.node.Addr()
 	var account string
 	if e.trivial, account, err = publishHandler(ctx, api, base, "bench_trivial", "/trivial", trivialHandler); err != nil {
@@ -60,12 +61,12 @@ func (b *bench) prepareEndpoints(ctx context.Context) error {
 		return err
 	}
 	b.endpoints = e
-	for _, run := range []op{e.callTrivial, e.callRealistic, e.callBare} {
+	for _, run := range []op{e.callTrivial, e.callRealistic, e.callBare, e.callRelay} {
 		if _, err := checked(ctx, "published endpoints, first call", closedLoop(ctx, 1, budget{n: 1}, run)); err != nil {
 			return err
 		}
 	}
-	return b.bare.check("bare handler (endpoints)", 1)
+	return b.bare.check("bare handler (endpoints)", 2)
 }
 
 // publishHandler creates an interface of code and publishes its handler
@@ -90,7 +91,8 @@ func publishHandler(ctx context.Context, api *hotPath, base, name, path, code st
 }
 
 // measureEndpoints runs the two endpoints for d each and the bare
-// handler for baseD, checking every answer.
+// handler, alone and relaying over NATS, for baseD each, checking every
+// answer.
 func (b *bench) measureEndpoints(ctx context.Context, d, baseD time.Duration) (r endpointRound, err error) {
 	e := b.endpoints
 	for _, p := range []struct {
@@ -102,6 +104,7 @@ func (b *bench) measureEndpoints(ctx context.Context, d, baseD time.Duration) (r
 		{"published endpoint, trivial handler", d, e.callTrivial, &r.Trivial},
 		{"published endpoint, realistic handler", d, e.callRealistic, &r.Realistic},
 		{"bare handler (endpoints)", baseD, e.callBare, &r.Bare},
+		{"bare handler relaying over NATS (endpoints)", baseD, e.callRelay, &r.Relay},
 	} {
 		res, err := checked(ctx, p.name, closedLoop(ctx, b.cfg.EndpointConc, budget{d: p.d}, p.run))
 		if err != nil {
@@ -109,7 +112,7 @@ func (b *bench) measureEndpoints(ctx context.Context, d, baseD time.Duration) (r
 		}
 		*p.into = summarize(res, done)
 	}
-	return r, b.bare.check("bare handler (endpoints)", r.Bare.N)
+	return r, b.bare.check("bare handler (endpoints)", r.Bare.N+r.Relay.N)
 }
 
 func (e *endpointBench) callTrivial(ctx context.Context, _ int, start time.Time) (sample, error) {
@@ -122,6 +125,10 @@ func (e *endpointBench) callRealistic(ctx context.Context, _ int, start time.Tim
 
 func (e *endpointBench) callBare(ctx context.Context, _ int, start time.Time) (sample, error) {
 	return e.call(ctx, start, e.bare, checkOK)
+}
+
+func (e *endpointBench) callRelay(ctx context.Context, _ int, start time.Time) (sample, error) {
+	return e.call(ctx, start, e.relay, checkOK)
 }
 
 // call POSTs the next request's JSON body to url and checks the 200's
@@ -146,7 +153,7 @@ func (e *endpointBench) call(ctx context.Context, start time.Time, url string, c
 }
 
 func (r endpointRound) summary() string {
-	return fmt.Sprintf("endpoints: trivial %s/s p99 %s (%s of bare %s/s), realistic %s/s p99 %s",
+	return fmt.Sprintf("endpoints: trivial %s/s p99 %s (%s of bare %s/s), realistic %s/s p99 %s; bare relaying over NATS %s/s (%s)",
 		rate(r.Trivial.Rate), ms(r.Trivial.P99), percent(r.Trivial.Rate, r.Bare.Rate), rate(r.Bare.Rate),
-		rate(r.Realistic.Rate), ms(r.Realistic.P99))
+		rate(r.Realistic.Rate), ms(r.Realistic.P99), rate(r.Relay.Rate), percent(r.Relay.Rate, r.Bare.Rate))
 }

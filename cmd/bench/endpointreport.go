@@ -19,6 +19,7 @@ func endpointFigures(cfg config) []measurement {
 		{fmt.Sprintf("**published endpoint, realistic handler** (JSON body, %d warehouse rows, JSON answer)", endpointRows),
 			func(r *round) *stat { return &r.Endpoint.Realistic }},
 		{"bare net/http handler → 200 (same client, its own loopback listener)", func(r *round) *stat { return &r.Endpoint.Bare }},
+		{"bare net/http handler relaying the body over NATS request/reply to a responder → 200", func(r *round) *stat { return &r.Endpoint.Relay }},
 	}
 }
 
@@ -28,8 +29,8 @@ func writeEndpoints(w *strings.Builder, cfg config, rounds []round) {
 	figs := endpointFigures(cfg)
 	fmt.Fprintf(w, "\n### Published endpoints next to a bare handler (medians)\n\n"+
 		"%d clients in a closed loop, each on a keep-alive connection of its own, POST the same small JSON body: "+
-		"for %s to each endpoint (auth public), for %s to the bare handler. *share* is the throughput's share of the "+
-		"bare handler's.\n\n", cfg.EndpointConc, cfg.EndpointDur, cfg.BaselineDur)
+		"for %s to each endpoint (auth public), for %s to the bare handler alone and relaying over NATS. *share* is the "+
+		"throughput's share of the bare handler's.\n\n", cfg.EndpointConc, cfg.EndpointDur, cfg.BaselineDur)
 	writeStats(w, rounds, figs, figs[2].get)
 	t, bare := medianStat(rounds, figs[0].get), medianStat(rounds, figs[2].get)
 	fmt.Fprintf(w, "\nGoal: the trivial handler at ≥ %s of the bare handler's req/s, with p99 ≤ %s. Measured (medians of rounds): "+

@@ -32,7 +32,7 @@ type ingressRound struct {
 // copies.
 func (b *bench) prepareIngress(ctx context.Context) (err error) {
 	b.load = loadClient(max(b.cfg.IngressConc, b.cfg.EndpointConc))
-	if b.bare, err = startBareServer(); err != nil {
+	if b.bare, err = startBareServer(b.nc); err != nil {
 		return err
 	}
 	in := &ingressBench{server: b.bare}

@@ -19,27 +19,39 @@ import (
 // bareServer is a net/http server with nothing of tenantry's in it, on
 // a loopback listener of its own. It reads each POST's body in full and
 // answers as the route it stands in for: /hook 202 with a body shaped
-// like the webhook receiver's, /endpoint 200 {"ok":true}. It counts its
-// answers, so that a run can be checked against them.
+// like the webhook receiver's, /endpoint 200 {"ok":true}; /relay sends
+// the body as a NATS request to a responder that answers {"ok":true}, and
+// answers 200 with the reply. It counts its answers, so that a run can be
+// checked against them.
 type bareServer struct {
 	URL      string
 	srv      *http.Server
 	done     chan struct{}
+	echo     *nats.Subscription
 	answered atomic.Int64
 }
 
-func startBareServer() (*bareServer, error) {
+// relaySubject is where the bare server's /relay sends its requests.
+const relaySubject = "relay.echo" // outside every stream
+
+func startBareServer(nc *nats.Conn) (*bareServer, error) {
+	echo, err := nc.QueueSubscribe(relaySubject, "bench", func(m *nats.Msg) { _ = m.Respond([]byte(`{"ok":true}`)) })
+	if err != nil {
+		return nil, fmt.Errorf("bare handler's responder: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		_ = echo.Unsubscribe()
 		return nil, fmt.Errorf("bare handler: %w", err)
 	}
-	s := &bareServer{URL: "http://" + ln.Addr().String(), done: make(chan struct{})}
+	s := &bareServer{URL: "http://" + ln.Addr().String(), done: make(chan struct{}), echo: echo}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /hook", s.answer(http.StatusAccepted, func(r *http.Request) []byte {
 		b, _ := json.Marshal(map[string]string{"id": "whk_bare", "webhook_id": r.Header.Get("Webhook-Id")}) // strings: cannot fail
 		return b
 	}))
 	mux.HandleFunc("POST /endpoint", s.answer(http.StatusOK, func(*http.Request) []byte { return []byte(`{"ok":true}`) }))
+	mux.HandleFunc("POST /relay", s.relay(nc))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { defer close(s.done); _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -58,6 +70,26 @@ func (s *bareServer) answer(status int, body func(*http.Request) []byte) http.Ha
 	}
 }
 
+// relay answers with what the responder replies to the request's body,
+// 502 if it does not.
+func (s *bareServer) relay(nc *nats.Conn) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		reply, err := nc.RequestWithContext(r.Context(), relaySubject, body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(reply.Data)
+		s.answered.Add(1)
+	}
+}
+
 // check confirms that the server answered exactly the n requests a run
 // completed since the last check.
 func (s *bareServer) check(name string, n int) error {
@@ -69,6 +101,7 @@ func (s *bareServer) check(name string, n int) error {
 
 // Close stops the server. Safe to call twice.
 func (s *bareServer) Close() error {
+	_ = s.echo.Unsubscribe()
 	err := s.srv.Close()
 	<-s.done
 	return err

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantry/tenantry/events"
 )
 
 func TestIngressBody(t *testing.T) {
@@ -20,7 +22,13 @@ func TestIngressBody(t *testing.T) {
 
 func TestBareServer(t *testing.T) {
 	t.Parallel()
-	s, err := startBareServer()
+	ns, err := events.StartServer(t.TempDir(), -1)
+	require.NoError(t, err)
+	t.Cleanup(ns.Shutdown)
+	nc, _, err := events.Connect(ns.ClientURL(), "bench-test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	s, err := startBareServer(nc)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	ctx, client := context.Background(), loadClient(2)
@@ -33,7 +41,11 @@ func TestBareServer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, status)
 	require.NoError(t, checkOK(1, body))
+	status, body, err = send(ctx, client, s.URL+"/relay", []byte(`{"id":1}`), nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	require.NoError(t, checkOK(1, body))
 
-	require.Error(t, s.check("bare", 1), "two requests were answered")
+	require.Error(t, s.check("bare", 2), "three requests were answered")
 	require.NoError(t, s.check("bare", 0), "check counts from the last check")
 }
