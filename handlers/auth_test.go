@@ -213,6 +213,7 @@ func TestTokenKinds(t *testing.T) {
 	// their shape can then make them fail.
 	keyID, _ := newKey(t, sys, token, "forged", "member")
 	keyClaims := func(jti string, edit func(jwt.MapClaims)) jwt.MapClaims {
+		jti += "_" + keyID // token ids are global: unique per run of the test
 		c := jwt.MapClaims{"iss": "tenantry", "aud": []string{"tenantry-api"}, "iat": now.Unix(),
 			"exp": now.Add(time.Hour).Unix(), "jti": jti, "knd": "key", "pid": pid, "key": keyID, "rol": "member"}
 		if edit != nil {

@@ -103,7 +103,7 @@ func TestWebhookIngressNATSRestart(t *testing.T) {
 		c.Webhooks.Worker.Consumer.AckWait = 2 * time.Second
 	})
 	_, partner := sys.Partner()
-	_, token := sys.Account(partner, "load")
+	account, token := sys.Account(partner, "load")
 	secret := webhook.NewSecret()
 	key, err := webhook.DecodeSecret(secret)
 	require.NoError(t, err)
@@ -157,7 +157,8 @@ func TestWebhookIngressNATSRestart(t *testing.T) {
 	ctx := context.Background()
 	require.Eventually(t, func() bool {
 		var n int
-		err := sys.Node.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM core.webhook_events WHERE status = 'processed'`).Scan(&n)
+		err := sys.Node.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM core.webhook_events
+			WHERE account_id = $1 AND status = 'processed'`, account).Scan(&n)
 		return err == nil && n == producers*perProducer
 	}, 60*time.Second, 100*time.Millisecond, "every acknowledged webhook is processed")
 	for p := range producers {
@@ -167,7 +168,8 @@ func TestWebhookIngressNATSRestart(t *testing.T) {
 		}
 	}
 	var total int
-	require.NoError(t, sys.Node.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM core.webhook_events`).Scan(&total))
+	require.NoError(t, sys.Node.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM core.webhook_events WHERE account_id = $1`,
+		account).Scan(&total))
 	require.Equal(t, producers*perProducer, total, "nothing but what was sent")
 	t.Logf("%d webhooks acknowledged across the restart after %d refusals (503), each processed once", acked.Load(), refused.Load())
 }
