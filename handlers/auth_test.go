@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -340,9 +341,17 @@ func TestHealthAndMetrics(t *testing.T) {
 		`tenantry_http_request_duration_seconds_count{method="POST",route="/api/subaccount",status="202"} 1`,
 		`tenantry_jobs_total{kind="subaccount.provision",status="succeeded"} 1`,
 		`tenantry_consumer_lag{consumer="worker"}`,
+		`tenantry_script_sandbox_layer{layer="rlimits"} 1`, // always on
 	} {
 		require.Contains(t, string(m.Body), want)
 	}
+	// The sandbox metrics say what the pool found: as many gaps as layers
+	// off, or more (the probe).
+	iso := sys.Node.ScriptPool().Isolation()
+	for _, l := range iso.Layers {
+		require.Contains(t, string(m.Body), fmt.Sprintf("tenantry_script_sandbox_layer{layer=%q} %d", l.Name, map[bool]int{true: 1}[l.On]))
+	}
+	require.Contains(t, string(m.Body), fmt.Sprintf("tenantry_script_sandbox_gaps %d\n", len(iso.Gaps())))
 
 	sys.NATS.Shutdown()
 	require.Eventually(t, func() bool { return sys.Do("GET", "/readyz", "", nil).Status == 503 }, 5*time.Second, 50*time.Millisecond)

@@ -168,7 +168,7 @@ func (n *Node) start(ctx context.Context) error {
 		if n.work, err = worker.New(n.cfg.Jobs, n.Store, n.Conns, js, pub, reg, n.log.Named("worker")); err != nil {
 			return err
 		}
-		if err := n.useScripts(ctx); err != nil {
+		if err := n.useScripts(ctx, reg); err != nil {
 			return err
 		}
 		if err := n.startEndpoints(ctx); err != nil {
