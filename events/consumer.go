@@ -34,12 +34,18 @@ type Handler func(ctx context.Context, m *Msg) error
 // ConsumerConfig configures a durable pull consumer. Zero values take the
 // documented defaults.
 type ConsumerConfig struct {
-	Stream      string
-	Durable     string
-	Filter      []string
-	Concurrency int // handlers running at once in this process; default 8
+	Stream  string
+	Durable string
+	Filter  []string
+	// Concurrency is how many handlers (of a batch consumer: batches) run
+	// at once in this process; default 8.
+	Concurrency int
+	// MaxBatch bounds the messages a BatchHandler gets at once; default
+	// 100. A per-message consumer ignores it.
+	MaxBatch int
 	// MaxAckPending bounds unacked messages across every replica sharing
-	// the durable consumer; default 4096 (keep ≥ replicas × Concurrency).
+	// the durable consumer; default 4096 (keep ≥ replicas × Concurrency,
+	// × MaxBatch for a batch consumer).
 	MaxAckPending int
 	AckWait       time.Duration // redelivery after silence; default 30s, heartbeats every AckWait/3
 	MaxDeliver    int           // deliveries before DLQ; default 8
@@ -50,6 +56,7 @@ type ConsumerConfig struct {
 
 func (c *ConsumerConfig) defaults() {
 	setDefault(&c.Concurrency, 8)
+	setDefault(&c.MaxBatch, 100)
 	setDefault(&c.MaxAckPending, 4096)
 	setDefault(&c.AckWait, 30*time.Second)
 	setDefault(&c.MaxDeliver, 8)
@@ -65,12 +72,13 @@ func setDefault[T comparable](v *T, def T) {
 	}
 }
 
-// Consumer runs a Handler over a durable pull consumer with bounded
-// concurrency. Start it once; Stop drains it.
+// Consumer runs a Handler (or a BatchHandler) over a durable pull
+// consumer with bounded concurrency. Start it once; Stop drains it.
 type Consumer struct {
 	js      jetstream.JetStream
 	cfg     ConsumerConfig
 	handler Handler
+	batch   BatchHandler // instead of handler, for NewBatchConsumer
 	log     *zap.Logger
 
 	cons     jetstream.Consumer
@@ -100,16 +108,23 @@ func (c *Consumer) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", c.cfg.Durable, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.Concurrency))
+	iter, err := cons.Messages(jetstream.PullMaxMessages(c.pullMax()))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", c.cfg.Durable, err)
 	}
 	c.cons, c.iter = cons, iter
 	c.work, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c.loop.Add(1)
-	go c.run()
+	if c.batch != nil {
+		go c.runBatches()
+	} else {
+		go c.run()
+	}
 	return nil
 }
+
+// Config returns the consumer's configuration, defaults filled in.
+func (c *Consumer) Config() ConsumerConfig { return c.cfg }
 
 // Stop stops pulling, lets buffered and in-flight messages finish (up to
 // DrainWait, then cancels their context), and returns when every handler

@@ -27,23 +27,33 @@ const (
 // handle runs the handler on one delivery, heartbeating while it works,
 // and settles the message by the handler's result.
 func (c *Consumer) handle(msg jetstream.Msg) {
+	m, ok := c.delivery(msg)
+	if !ok {
+		return
+	}
+	stop := c.heartbeat(msg)
+	err := c.call(m)
+	stop()
+	c.settle(msg, m, err)
+}
+
+// delivery reads msg for a handler. It settles msg itself, and returns
+// false, when msg has no metadata (terminated) or is past MaxDeliver.
+func (c *Consumer) delivery(msg jetstream.Msg) (*Msg, bool) {
 	md, err := msg.Metadata()
 	if err != nil {
 		c.log.Error("message without metadata; terminating", zap.Error(err))
 		_ = msg.Term()
-		return
+		return nil, false
 	}
 	m := &Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data(), Stream: md.Stream,
 		Sequence: md.Sequence.Stream, Delivered: int(md.NumDelivered), Last: int(md.NumDelivered) >= c.cfg.MaxDeliver}
 	if m.Delivered > c.cfg.MaxDeliver {
 		// Only a failed DLQ copy leads here: retry the copy, not the work.
 		c.settle(msg, m, errors.New("max deliveries exceeded; an earlier copy to the DLQ failed"))
-		return
+		return nil, false
 	}
-	stop := c.heartbeat(msg)
-	err = c.call(m)
-	stop()
-	c.settle(msg, m, err)
+	return m, true
 }
 
 // call runs the handler, turning a panic into an ordinary (retryable)
@@ -51,16 +61,22 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 func (c *Consumer) call(m *Msg) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.log.Error("handler panic", zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
-			err = fmt.Errorf("handler panic: %v", r)
+			err = c.panicked(r)
 		}
 	}()
 	return c.handler(c.work, m)
 }
 
-// heartbeat tells JetStream the message is in progress every AckWait/3
-// until the returned stop is called, so long work is not redelivered.
-func (c *Consumer) heartbeat(msg jetstream.Msg) (stop func()) {
+// panicked logs a handler's panic r and returns it as an error.
+func (c *Consumer) panicked(r any) error {
+	c.log.Error("handler panic", zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
+	return fmt.Errorf("handler panic: %v", r)
+}
+
+// heartbeat tells JetStream the messages are in progress every
+// AckWait/3 until the returned stop is called, so long work is not
+// redelivered.
+func (c *Consumer) heartbeat(msgs ...jetstream.Msg) (stop func()) {
 	done := make(chan struct{})
 	exited := make(chan struct{})
 	go func() {
@@ -72,13 +88,24 @@ func (c *Consumer) heartbeat(msg jetstream.Msg) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				if err := msg.InProgress(); err != nil {
-					c.log.Warn("in-progress heartbeat", zap.Error(err))
-				}
+				c.inProgress(msgs)
 			}
 		}
 	}()
 	return func() { close(done); <-exited }
+}
+
+// inProgress resets the redelivery timer of msgs.
+func (c *Consumer) inProgress(msgs []jetstream.Msg) {
+	var errs []error
+	for _, msg := range msgs {
+		if err := msg.InProgress(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		c.log.Warn("in-progress heartbeat", zap.Int("failed", len(errs)), zap.Error(errs[0]))
+	}
 }
 
 func (c *Consumer) settle(msg jetstream.Msg, m *Msg, err error) {

@@ -58,8 +58,7 @@ func (s *Store) RecordWebhook(ctx context.Context, ev *tenantry.WebhookEvent, se
 			return nil
 		}
 		b := &pgx.Batch{}
-		queueLog(b, &tenantry.Connection{ID: ev.ConnectionID, AccountID: ev.AccountID}, "info",
-			fmt.Sprintf("webhook %s received (%s, %d bytes)", CleanText(ev.WebhookID, 200), contentType(ev.ContentType), len(ev.Body)), "")
+		queueLog(b, &tenantry.Connection{ID: ev.ConnectionID, AccountID: ev.AccountID}, "info", receivedLine(ev), "")
 		return tx.SendBatch(ctx, b).Close()
 	})
 	var pgErr *pgconn.PgError

@@ -38,7 +38,7 @@ func (s *Store) SetWebhookHandler(ctx context.Context, partnerID, accountID, int
 // accountID's webhooks; "" when the account has none (or deleted it).
 func (s *Store) WebhookHandlerID(ctx context.Context, accountID string) (string, error) {
 	var id string
-	err := s.pool.QueryRow(ctx, `SELECT i.id `+handlerJoin, accountID).Scan(&id)
+	err := s.pool.QueryRow(ctx, `SELECT i.id `+handlerJoin+` WHERE h.account_id = $1`, accountID).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
@@ -49,8 +49,7 @@ func (s *Store) WebhookHandlerID(ctx context.Context, accountID string) (string,
 // deleted, of a live account.
 const handlerJoin = `FROM core.webhook_handlers h
 		JOIN core.interfaces i ON i.id = h.interface_id AND i.account_id = h.account_id AND i.deleted_at IS NULL
-		JOIN core.accounts a ON a.id = h.account_id AND ` + liveAccount + `
-		WHERE h.account_id = $1`
+		JOIN core.accounts a ON a.id = h.account_id AND ` + liveAccount
 
 // WebhookHandlerScript returns the interface that handles account
 // accountID's webhooks and its code, as it is now. ENOTFOUND when the
@@ -58,7 +57,7 @@ const handlerJoin = `FROM core.webhook_handlers h
 // or the account is deleted or being deleted: a webhook still in flight,
 // replayed or redriven for it then runs nothing.
 func (s *Store) WebhookHandlerScript(ctx context.Context, accountID string) (interfaceID, code string, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT i.id, i.raw_code `+handlerJoin, accountID).Scan(&interfaceID, &code)
+	err = s.pool.QueryRow(ctx, `SELECT i.id, i.raw_code `+handlerJoin+` WHERE h.account_id = $1`, accountID).Scan(&interfaceID, &code)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", "", tenantry.Errorf(tenantry.ENOTFOUND, "account %s has no webhook handler", accountID)
 	}

@@ -19,7 +19,8 @@ import (
 // WebhookConfig configures webhook processing; zero values take the
 // defaults.
 type WebhookConfig struct {
-	// Consumer defaults: 8 concurrent webhooks, 30s ack wait, 8
+	// Consumer defaults: 8 batches of up to 100 webhooks in flight (and
+	// at most 8 webhooks handled one by one at once), 30s ack wait, 8
 	// deliveries.
 	Consumer events.ConsumerConfig
 	// OutageWait is how long one delivery waits out an unreachable
@@ -30,7 +31,9 @@ type WebhookConfig struct {
 // Webhooks processes the WEBHOOKS stream through the durable consumer
 // "webhooks", shared by every worker replica: it records each webhook
 // once (by delivery id), writes the connection's log, and runs the
-// account's webhook handler when there is one. Start once, Stop to
+// account's webhook handler when there is one. It takes webhooks in
+// batches: those that only need recording are recorded together, the
+// others handled one by one (see handleBatch). Start once, Stop to
 // drain.
 type Webhooks struct {
 	cfg      WebhookConfig
@@ -38,6 +41,7 @@ type Webhooks struct {
 	handler  tenantry.WebhookHandler
 	pub      tenantry.Publisher
 	consumer *events.Consumer
+	slots    chan struct{} // webhooks handled one by one at once, across batches
 	log      *zap.Logger
 	stopOnce sync.Once
 }
@@ -51,7 +55,8 @@ func NewWebhooks(cfg WebhookConfig, st *store.Store, handler tenantry.WebhookHan
 	p := &Webhooks{cfg: cfg, store: st, handler: handler, pub: pub, log: log}
 	cc := cfg.Consumer
 	cc.Stream, cc.Durable, cc.Filter = events.StreamWebhooks, "webhooks", []string{"hook.>"}
-	p.consumer = events.NewConsumer(js, cc, p.handle, log)
+	p.consumer = events.NewBatchConsumer(js, cc, p.handleBatch, log)
+	p.slots = make(chan struct{}, p.consumer.Config().Concurrency)
 	return p
 }
 
@@ -127,6 +132,9 @@ func (p *Webhooks) record(ctx context.Context, m *events.Msg, ev *tenantry.Webho
 // is then recorded processed in one transaction, as with no handler.
 type handlerFinder interface {
 	HasHandler(ctx context.Context, accountID string) (bool, error)
+	// HandlerAccounts returns which of accountIDs have a handler, in
+	// one query.
+	HandlerAccounts(ctx context.Context, accountIDs []string) (map[string]bool, error)
 }
 
 // initialStatus is the status a new record of m starts in: processed

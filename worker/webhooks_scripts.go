@@ -66,6 +66,11 @@ func (h *WebhookScripts) HasHandler(ctx context.Context, accountID string) (bool
 	return id != "", err
 }
 
+// HandlerAccounts returns which of accountIDs have a handler to run.
+func (h *WebhookScripts) HandlerAccounts(ctx context.Context, accountIDs []string) (map[string]bool, error) {
+	return h.store.WebhookHandlerAccounts(ctx, accountIDs)
+}
+
 // HandleWebhook runs the account's handler on ev and records the run
 // with ev's outcome, in one transaction; nil at once when the account
 // has no handler, or a run of ev succeeded already. Webhooks does not

@@ -1,0 +1,170 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// BatchHandler processes messages together (in one transaction, say).
+// It returns one result per message, in order, and each decides its
+// message's fate as a Handler's return does: nil → Ack; Permanent →
+// Term and a copy to the DLQ; any other error → Nak with backoff, or the
+// DLQ on the last delivery. Each message keeps its own delivery count
+// and Last.
+type BatchHandler func(ctx context.Context, msgs []*Msg) []error
+
+// NewBatchConsumer returns a consumer that runs h on batches of up to
+// cfg.MaxBatch messages, up to cfg.Concurrency batches at once; call
+// Start. Batching adds no wait: a batch starts as soon as a message is
+// there and a batch may run, with the messages that arrived meanwhile.
+// So batches grow only while every batch slot is busy, and messages
+// waiting for a slot are heartbeated like those being handled. A panic
+// in h is an ordinary error for every message of its batch.
+func NewBatchConsumer(js jetstream.JetStream, cfg ConsumerConfig, h BatchHandler, log *zap.Logger) *Consumer {
+	c := NewConsumer(js, cfg, nil, log)
+	c.batch = h
+	return c
+}
+
+// pullMax is how many messages the iterator buffers: a batch for a
+// batch consumer. Messages wait there, not heartbeated, until gather
+// takes them: for one batch to finish, at worst.
+func (c *Consumer) pullMax() int {
+	if c.batch != nil {
+		return c.cfg.MaxBatch
+	}
+	return c.cfg.Concurrency
+}
+
+// runBatches makes batches of what pull delivers and runs each, up to
+// Concurrency at once.
+func (c *Consumer) runBatches() {
+	defer c.loop.Done()
+	in := make(chan jetstream.Msg)
+	c.loop.Add(1)
+	go c.pull(in)
+	slots := make(chan struct{}, c.cfg.Concurrency)
+	for {
+		batch := c.gather(in, slots)
+		if batch == nil {
+			return
+		}
+		c.inflight.Add(1)
+		go func() {
+			defer func() { <-slots; c.inflight.Done() }()
+			c.handleBatch(batch)
+		}()
+	}
+}
+
+// pull hands the iterator's messages to in, and closes in once the
+// iterator is closed.
+func (c *Consumer) pull(in chan<- jetstream.Msg) {
+	defer c.loop.Done()
+	defer close(in)
+	for {
+		msg, err := c.iter.Next(jetstream.NextContext(c.work))
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) || (err != nil && c.work.Err() != nil) {
+			return
+		}
+		if err != nil {
+			c.log.Warn("pull", zap.Error(err))
+			continue
+		}
+		in <- msg // gather receives until in is closed
+	}
+}
+
+// gather returns the next batch, holding a slot for it: it takes the
+// messages that arrive, up to MaxBatch, until a slot is free, and
+// heartbeats them while they wait. nil once in is closed and nothing is
+// left.
+func (c *Consumer) gather(in <-chan jetstream.Msg, slots chan<- struct{}) []jetstream.Msg {
+	var batch []jetstream.Msg
+	t := time.NewTicker(c.cfg.AckWait / 3)
+	defer t.Stop()
+	for {
+		recv, acquire := in, slots
+		if len(batch) == c.cfg.MaxBatch {
+			recv = nil
+		}
+		if len(batch) == 0 {
+			acquire = nil
+		}
+		select {
+		case msg, ok := <-recv:
+			if !ok {
+				if len(batch) == 0 {
+					return nil
+				}
+				in = nil // closed: wait for a slot only
+				continue
+			}
+			batch = append(batch, msg)
+		case acquire <- struct{}{}:
+			return c.topUp(batch, in)
+		case <-t.C:
+			c.inProgress(batch)
+		}
+	}
+}
+
+// topUp adds to batch what in holds already, up to MaxBatch, without
+// waiting.
+func (c *Consumer) topUp(batch []jetstream.Msg, in <-chan jetstream.Msg) []jetstream.Msg {
+	for len(batch) < c.cfg.MaxBatch {
+		select {
+		case msg, ok := <-in:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, msg)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// handleBatch runs the batch handler on batch, heartbeating while it
+// works, and settles each message by its own result.
+func (c *Consumer) handleBatch(batch []jetstream.Msg) {
+	msgs, ms := make([]jetstream.Msg, 0, len(batch)), make([]*Msg, 0, len(batch))
+	for _, msg := range batch {
+		if m, ok := c.delivery(msg); ok {
+			msgs, ms = append(msgs, msg), append(ms, m)
+		}
+	}
+	if len(ms) == 0 {
+		return
+	}
+	stop := c.heartbeat(msgs...)
+	errs := c.callBatch(ms)
+	stop()
+	for i, msg := range msgs {
+		c.settle(msg, ms[i], errs[i])
+	}
+}
+
+// callBatch runs the batch handler; a panic, or results that do not
+// match the messages, are an ordinary (retryable) error for each.
+func (c *Consumer) callBatch(ms []*Msg) (errs []error) {
+	defer func() {
+		if r := recover(); r != nil {
+			errs = slices.Repeat([]error{c.panicked(r)}, len(ms))
+		}
+	}()
+	errs = c.batch(c.work, ms)
+	if len(errs) != len(ms) {
+		err := fmt.Errorf("batch handler returned %d results for %d messages", len(errs), len(ms))
+		c.log.Error("batch handler bug", zap.Error(err))
+		errs = slices.Repeat([]error{err}, len(ms))
+	}
+	return errs
+}
