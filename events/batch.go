@@ -115,9 +115,15 @@ func (c *Consumer) gather(in <-chan jetstream.Msg, slots chan<- struct{}) []jets
 	}
 }
 
-// topUp adds to batch what in holds already, up to MaxBatch, without
-// waiting.
+// topUp adds to batch what in holds already, up to MaxBatch, and what
+// arrives within BatchWait.
 func (c *Consumer) topUp(batch []jetstream.Msg, in <-chan jetstream.Msg) []jetstream.Msg {
+	var wait <-chan time.Time
+	if c.cfg.BatchWait > 0 {
+		t := time.NewTimer(c.cfg.BatchWait)
+		defer t.Stop()
+		wait = t.C
+	}
 	for len(batch) < c.cfg.MaxBatch {
 		select {
 		case msg, ok := <-in:
@@ -125,7 +131,19 @@ func (c *Consumer) topUp(batch []jetstream.Msg, in <-chan jetstream.Msg) []jetst
 				return batch
 			}
 			batch = append(batch, msg)
+			continue
 		default:
+		}
+		if wait == nil {
+			return batch
+		}
+		select {
+		case msg, ok := <-in:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, msg)
+		case <-wait:
 			return batch
 		}
 	}

@@ -296,3 +296,36 @@ func TestBatchConsumerStop(t *testing.T) {
 	mu.Unlock()
 	requireSettled(t, js, n)
 }
+
+// TestBatchConsumerBatchWait: with a wait, messages trickling in one at a
+// time, each while a slot is free, still arrive together, in one batch;
+// without one, they are handled as they come, in smaller batches.
+func TestBatchConsumerBatchWait(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		wait     time.Duration
+		together bool
+	}{{"Wait", 400 * time.Millisecond, true}, {"NoWait", 0, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, js := setup(t)
+			b := &batches{}
+			startBatchConsumer(t, js, events.ConsumerConfig{BatchWait: tc.wait, MaxBatch: 5},
+				func(_ context.Context, msgs []*events.Msg) []error {
+					b.record(msgs)
+					return make([]error, len(msgs))
+				})
+			for i := range 5 {
+				publish(t, js, "job-"+strconv.Itoa(i), nil)
+				time.Sleep(20 * time.Millisecond)
+			}
+			requireSettled(t, js, 5)
+			largest := 0
+			for _, batch := range b.all() {
+				largest = max(largest, len(batch))
+			}
+			require.Equal(t, tc.together, largest == 5, "largest batch %d", largest)
+		})
+	}
+}

@@ -43,6 +43,12 @@ type ConsumerConfig struct {
 	// MaxBatch bounds the messages a BatchHandler gets at once; default
 	// 100. A per-message consumer ignores it.
 	MaxBatch int
+	// BatchWait is how long a batch, once it may run, waits for more
+	// messages before it starts short of MaxBatch; default 0: it starts
+	// with what has arrived. Batches then grow only while every slot is
+	// busy; a wait makes them grow under any steady load, at the cost of
+	// that much latency per message.
+	BatchWait time.Duration
 	// MaxAckPending bounds unacked messages across every replica sharing
 	// the durable consumer; default 4096 (keep ≥ replicas × Concurrency,
 	// × MaxBatch for a batch consumer).

@@ -19,9 +19,12 @@ import (
 // WebhookConfig configures webhook processing; zero values take the
 // defaults.
 type WebhookConfig struct {
-	// Consumer defaults: 8 batches of up to 100 webhooks in flight (and
-	// at most 8 webhooks handled one by one at once), 30s ack wait, 8
-	// deliveries.
+	// Consumer defaults: 8 batches of up to 100 webhooks in flight, each
+	// waiting up to 5ms to fill once it may run (and at most 8 webhooks
+	// handled one by one at once), 30s ack wait, 8 deliveries. The wait
+	// is what keeps batches large under a steady load: without it, a
+	// worker with a free slot records each webhook on its own, one
+	// transaction (and WAL flush) each.
 	Consumer events.ConsumerConfig
 	// OutageWait is how long one delivery waits out an unreachable
 	// Postgres; default 10m.
@@ -55,6 +58,7 @@ func NewWebhooks(cfg WebhookConfig, st *store.Store, handler tenantry.WebhookHan
 	p := &Webhooks{cfg: cfg, store: st, handler: handler, pub: pub, log: log}
 	cc := cfg.Consumer
 	cc.Stream, cc.Durable, cc.Filter = events.StreamWebhooks, "webhooks", []string{"hook.>"}
+	setDefault(&cc.BatchWait, 5*time.Millisecond)
 	p.consumer = events.NewBatchConsumer(js, cc, p.handleBatch, log)
 	p.slots = make(chan struct{}, p.consumer.Config().Concurrency)
 	return p
