@@ -42,14 +42,14 @@ type frame struct {
 
 // runRequest is what a runner needs for one run.
 type runRequest struct {
-	Hash      string          `json:"hash"`
-	Program   []byte          `json:"program"`
-	Entry     string          `json:"entry"`
-	Input     []byte          `json:"-"` // the frame's Data
-	MaxSteps  uint64          `json:"max_steps"`
-	TimeoutMS int64           `json:"timeout_ms"`
-	CPUSecs   int64           `json:"cpu_secs"`
-	MaxOutput int             `json:"max_output"`
+	Hash      string `json:"hash"`
+	Program   []byte `json:"program"`
+	Entry     string `json:"entry"`
+	Input     []byte `json:"-"` // the frame's Data
+	MaxSteps  uint64 `json:"max_steps"`
+	TimeoutMS int64  `json:"timeout_ms"`
+	CPUSecs   int64  `json:"cpu_secs"`
+	MaxOutput int    `json:"max_output"`
 }
 
 // runOutcome is how a run ended, as the runner saw it.
