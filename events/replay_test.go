@@ -94,9 +94,12 @@ func TestReplay(t *testing.T) {
 		p, err := events.Replay(ctx, js, events.ReplaySpec{Stream: events.StreamCommands, Subject: "cmd.a.>", Since: since, Rate: 25},
 			func(p events.ReplayProgress) { calls = append(calls, p) })
 		require.NoError(t, err)
-		require.Equal(t, []uint64{5, 5, 5, 0}, []uint64{p.Total, p.Matched, p.Published, p.Skipped})
-		require.Len(t, calls, 5, "progress after each message")
-		require.Equal(t, uint64(3), calls[2].Matched)
+		require.Equal(t, []uint64{5, 5, 5, 0, 0}, []uint64{p.Total, p.Matched, p.Published, p.Skipped, p.Applied})
+		require.NotEmpty(t, calls, "progress after each batch")
+		for i := 1; i < len(calls); i++ {
+			require.Greater(t, calls[i].Matched, calls[i-1].Matched, "each batch moves on")
+		}
+		require.Equal(t, p, calls[len(calls)-1], "the last batch's progress is the result")
 		requireSettled(t, js, 11)
 		n, of := s.replays()
 		require.Equal(t, 5, n, "each replayed once, marked")

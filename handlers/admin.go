@@ -23,8 +23,10 @@ type Admin struct {
 	// Tokens are the accepted operator tokens (TENANTRY_ADMIN_TOKEN,
 	// comma-separated so one can be rotated in before the old is
 	// dropped). Each is at least MinAdminTokenLength characters.
-	Tokens   []string
-	DLQ      *events.DeadLetters
+	Tokens []string
+	DLQ    *events.DeadLetters
+	// Replayer runs POST /api/admin/replay; its check decides which
+	// messages, applied already, are not published again.
 	Replayer *events.Replayer
 }
 
@@ -139,8 +141,10 @@ func (s *Server) purgeDLQ(w http.ResponseWriter, r *http.Request) error {
 }
 
 // replay replays a stream range (events.ReplaySpec as JSON) and answers
-// when it is done with the counts; dry_run only counts. Long replays are
-// better run with `tenantry replay`, which shows progress.
+// when it is done with the counts (events.ReplayProgress); messages the
+// Replayer's check finds applied already are counted, not published.
+// dry_run only counts. Long replays are better run with `tenantry
+// replay`, which shows progress.
 func (s *Server) replay(w http.ResponseWriter, r *http.Request) error {
 	var spec events.ReplaySpec
 	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &spec); err != nil {

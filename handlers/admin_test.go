@@ -84,8 +84,9 @@ func waitHookStatus(t *testing.T, sys *tenantrytest.System, token, webhookID, st
 // TestAdminDLQAndReplay: webhooks whose handler fails reach the DLQ
 // (after MaxDeliver, or at once when the failure is permanent) and are
 // recorded failed; once the handler is fixed, a redrive and a replay each
-// run them once; replaying again (webhooks and commands) applies
-// nothing twice.
+// run them once, the replay publishing again only the webhook that had
+// failed; replaying again (webhooks and commands) publishes nothing, as
+// everything was applied.
 func TestAdminDLQAndReplay(t *testing.T) {
 	t.Parallel()
 	h := &flakyHookHandler{ok: map[string]int{}}
@@ -143,8 +144,9 @@ func TestAdminDLQAndReplay(t *testing.T) {
 	t.Run("ReplayReRunsWhatFailed", func(t *testing.T) {
 		r := sys.Do("POST", "/api/admin/replay", adminToken, map[string]any{"stream": "WEBHOOKS", "subject": "hook.>", "since": start})
 		require.Equal(t, 200, r.Status, string(r.Body))
-		require.EqualValues(t, 2, r.JSON["published"], "the originals; the redriven copy is skipped")
-		require.EqualValues(t, 1, r.JSON["skipped"])
+		require.EqualValues(t, 1, r.JSON["published"], "the failed original")
+		require.EqualValues(t, 1, r.JSON["applied"], "the processed original (redriven) is not published again")
+		require.EqualValues(t, 1, r.JSON["skipped"], "the redriven copy")
 		waitHookStatus(t, sys, token, "perm-2", "processed")
 		consumerSettled(t, sys, "WEBHOOKS", "webhooks")
 		require.Equal(t, 1, h.runs("perm-2"), "the failed webhook ran once more")
@@ -153,6 +155,8 @@ func TestAdminDLQAndReplay(t *testing.T) {
 	t.Run("ReplayTwiceAppliesOnce", func(t *testing.T) {
 		r := sys.Do("POST", "/api/admin/replay", adminToken, map[string]any{"stream": "WEBHOOKS", "since": start})
 		require.Equal(t, 200, r.Status, string(r.Body))
+		require.Equal(t, []any{0.0, 2.0, 2.0}, []any{r.JSON["published"], r.JSON["applied"], r.JSON["skipped"]},
+			"both processed now; the redrive's and the first replay's copies skipped")
 		consumerSettled(t, sys, "WEBHOOKS", "webhooks")
 		require.Equal(t, []int{1, 1}, []int{h.runs("poison-1"), h.runs("perm-2")})
 		require.Len(t, sys.Do("GET", "/api/webhooks/events", token, nil).JSON["items"], 2)
@@ -160,13 +164,13 @@ func TestAdminDLQAndReplay(t *testing.T) {
 		for range 2 {
 			r := sys.Do("POST", "/api/admin/replay", adminToken, map[string]any{"stream": "COMMANDS", "subject": "cmd.subaccount.provision.>", "since": start})
 			require.Equal(t, 200, r.Status, string(r.Body))
-			require.EqualValues(t, 1, r.JSON["published"])
+			require.Equal(t, []any{0.0, 1.0}, []any{r.JSON["published"], r.JSON["applied"]}, "its job succeeded: not published again")
 			consumerSettled(t, sys, "COMMANDS", "worker")
 		}
 		var applied int
 		require.NoError(t, sys.Node.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM core.audit_log
 			WHERE account_id = $1 AND action = 'subaccount.provisioned'`, accountID).Scan(&applied))
-		require.Equal(t, 1, applied, "a replayed command whose job finished is a no-op")
+		require.Equal(t, 1, applied)
 	})
 	t.Run("Purge", func(t *testing.T) {
 		bad := sys.Do("POST", "/api/admin/dlq/purge", adminToken, map[string]any{})

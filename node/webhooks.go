@@ -86,5 +86,5 @@ func (n *Node) useWebhooks(api *handlers.Server, pub tenantry.Publisher) error {
 	api.UseNotifications(n.sealer)
 	api.UseWebhooks(webhook.NewReceiver(cfg, n.Store, n.Conns.Catalog(), n.sealer, pub, n.nc.IsConnected, n.log.Named("webhooks")))
 	return api.UseAdmin(handlers.Admin{Tokens: n.cfg.Webhooks.AdminTokens, DLQ: events.NewDeadLetters(n.js),
-		Replayer: events.NewReplayer(n.js)})
+		Replayer: events.NewReplayer(n.js, ReplayApplied(n.Store))})
 }

@@ -8,28 +8,31 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tenantry/tenantry/events"
+	"github.com/tenantry/tenantry/node"
 	"github.com/tenantry/tenantry/webhook"
 )
 
-// replayBench re-runs webhooks through the processing path with
-// events.Replay, as `tenantry replay` and POST /api/admin/replay do,
-// next to a raw ordered consumer reading the same messages. Its webhooks
-// go to a subaccount of their own, so that a subject filter and stream
-// sequences select exactly the ones a round sends.
+// replayBench replays webhooks with events.Replay and the check of what
+// was applied (node.ReplayApplied), as `tenantry replay` and POST
+// /api/admin/replay do, next to a raw ordered consumer reading the same
+// messages. Its webhooks go to a subaccount of their own, so that a
+// subject filter and stream sequences select exactly the ones a round
+// sends.
 type replayBench struct {
-	hooks *ingressPath
-	js    jetstream.JetStream
-	conc  int // clients sending the webhooks
-	msgs  int
+	hooks    *ingressPath
+	js       jetstream.JetStream
+	replayer *events.Replayer
+	conc     int // clients sending the webhooks
+	msgs     int
 }
 
-// replayRound is one round's replay and its baseline: each the time to
-// go through every one of Msgs webhooks.
+// replayRound is one round's replays and their baseline: each the time
+// to go through every one of Msgs webhooks.
 type replayRound struct {
-	Msgs      int
-	Raw       time.Duration // a raw ordered consumer reads them
-	Published time.Duration // events.Replay returns: each read and published again, acknowledged by JetStream
-	Processed time.Duration // from the replay's start until the worker has acknowledged every replayed message
+	Msgs    int
+	Raw     time.Duration // a raw ordered consumer reads them
+	Applied time.Duration // every webhook processed before: events.Replay returns, each checked, none published
+	Rerun   time.Duration // every webhook failed before: from the replay's start until the worker has acknowledged every replayed message
 }
 
 // rate is messages per second in d.
@@ -53,12 +56,14 @@ func (b *bench) prepareReplay(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.replay = &replayBench{hooks: hooks, js: b.js, conc: b.cfg.IngressConc, msgs: b.cfg.ReplayMsgs}
+	b.replay = &replayBench{hooks: hooks, js: b.js, replayer: events.NewReplayer(b.js, node.ReplayApplied(b.node.Store)),
+		conc: b.cfg.IngressConc, msgs: b.cfg.ReplayMsgs}
 	return nil
 }
 
 // measureReplay sends the round's webhooks (not timed), reads them with
-// a raw ordered consumer, then replays them.
+// a raw ordered consumer, replays them, then marks them failed (not
+// timed) and replays them again.
 func (b *bench) measureReplay(ctx context.Context) (r replayRound, err error) {
 	rb := b.replay
 	r.Msgs = rb.msgs
@@ -69,7 +74,10 @@ func (b *bench) measureReplay(ctx context.Context) (r replayRound, err error) {
 	if r.Raw, err = rb.readRaw(ctx, rng); err != nil {
 		return r, err
 	}
-	r.Published, r.Processed, err = rb.replay(ctx, rng)
+	if r.Applied, err = rb.replayApplied(ctx, rng); err != nil {
+		return r, err
+	}
+	r.Rerun, err = rb.replayFailed(ctx, rng)
 	return r, err
 }
 

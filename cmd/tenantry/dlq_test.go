@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,13 +16,15 @@ import (
 	"github.com/tenantry/tenantry/tenantrytest"
 )
 
-// natsCLI returns a runner of the tenantry binary against sys's NATS.
-func natsCLI(t *testing.T, sys *tenantrytest.System) func(args ...string) (string, error) {
+// natsCLI returns a runner of the tenantry binary against sys's NATS
+// and the package database, with env added to its environment.
+func natsCLI(t *testing.T, sys *tenantrytest.System, env ...string) func(args ...string) (string, error) {
 	t.Helper()
 	bin := tenantryBinary(t)
 	return func(args ...string) (string, error) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "NATS_URL="+sys.NATS.ClientURL(), "DATABASE_URL="+tenantrytest.DatabaseURL(t))
+		cmd.Env = append(cmd.Env, env...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -29,8 +32,9 @@ func natsCLI(t *testing.T, sys *tenantrytest.System) func(args ...string) (strin
 
 // TestDLQAndReplayCLI: a command no worker knows is dead-lettered;
 // `tenantry dlq` lists, shows, redrives (it dies again: still unknown)
-// and purges it; `tenantry replay` re-runs a provisioning twice and it
-// is applied once.
+// and purges it; `tenantry replay` publishes a provisioning again only
+// when its job did not succeed (or without DATABASE_URL), and it is
+// applied once.
 func TestDLQAndReplayCLI(t *testing.T) {
 	sys := tenantrytest.Start(t, nil)
 	run := natsCLI(t, sys)
@@ -81,14 +85,35 @@ func TestDLQAndReplayCLI(t *testing.T) {
 
 	out, err = run("replay", "--stream", "commands", "--subject", "cmd.subaccount.provision.>", "--since", since, "--dry-run")
 	require.NoError(t, err, out)
-	require.Contains(t, out, "would replay 1 of 1 matching messages")
-	for range 2 {
-		out, err = run("replay", "--stream", "COMMANDS", "--subject", "cmd.subaccount.provision.>", "--since", "1h", "--rate", "100", "--json")
+	require.Contains(t, out, "would replay 0 of 1 matching messages", "the provisioning succeeded")
+	require.Contains(t, out, "1 already applied")
+	replayProvision := func(run func(...string) (string, error)) events.ReplayProgress {
+		t.Helper()
+		out, err := run("replay", "--stream", "COMMANDS", "--subject", "cmd.subaccount.provision.>", "--since", "1h", "--rate", "100", "--json")
 		require.NoError(t, err, out)
 		var p events.ReplayProgress
-		require.NoError(t, json.Unmarshal([]byte(out), &p), out)
-		require.EqualValues(t, 1, p.Published)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &p), out)
+		return p
 	}
+	p := replayProvision(run)
+	require.Equal(t, []uint64{1, 0, 1}, []uint64{p.Matched, p.Published, p.Applied}, "a succeeded job's command is not published again")
+
+	noDB := natsCLI(t, sys, "DATABASE_URL=")
+	out, err = noDB("replay", "--stream", "COMMANDS", "--subject", "cmd.subaccount.provision.>", "--since", "1h", "--dry-run")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "DATABASE_URL is not set: publishing every message again")
+	require.Contains(t, out, "would replay 1 of 1 matching messages")
+	p = replayProvision(noDB)
+	require.Equal(t, []uint64{1, 0}, []uint64{p.Published, p.Applied}, "without Postgres, everything is published again")
+
+	pool := sys.Node.Store.Pool()
+	_, err = pool.Exec(context.Background(), `UPDATE core.jobs SET status = 'failed' WHERE account_id = $1 AND kind = $2`,
+		accountID, tenantry.KindProvision)
+	require.NoError(t, err)
+	p = replayProvision(run)
+	require.Equal(t, []uint64{1, 0}, []uint64{p.Published, p.Applied}, "a failed job's command is published again")
+
 	require.Eventually(t, func() bool {
 		c, err := js.Consumer(context.Background(), events.StreamCommands, "worker")
 		require.NoError(t, err)
@@ -96,9 +121,9 @@ func TestDLQAndReplayCLI(t *testing.T) {
 		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
 	}, 10*time.Second, 50*time.Millisecond)
 	var applied int
-	require.NoError(t, sys.Node.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM core.audit_log
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM core.audit_log
 		WHERE account_id = $1 AND action = 'subaccount.provisioned'`, accountID).Scan(&applied))
-	require.Equal(t, 1, applied)
+	require.Equal(t, 1, applied, "the copies published again were acknowledged unchanged")
 
 	out, err = run("replay", "--stream", "DLQ", "--since", "1h")
 	require.Error(t, err)

@@ -17,6 +17,8 @@ import (
 	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/cmd/internal/env"
 	"github.com/tenantry/tenantry/events"
+	"github.com/tenantry/tenantry/node"
+	"github.com/tenantry/tenantry/store"
 )
 
 // connectNATS connects the CLI to NATS_URL.
@@ -56,8 +58,8 @@ func replay(ctx context.Context, args []string) error {
 	fs.Var(timeFlag{&spec.Since}, "since", "replay messages stored since (RFC 3339, or e.g. 2h ago; required)")
 	fs.Var(timeFlag{&spec.Until}, "until", "and before (RFC 3339, or a duration ago)")
 	fs.Uint64Var(&spec.ToSeq, "to-seq", 0, "and up to this stream sequence (default: the last message now)")
-	fs.BoolVar(&spec.DryRun, "dry-run", false, "count what would be replayed, publish nothing")
-	fs.IntVar(&spec.Rate, "rate", 0, "at most this many messages a second (default: as fast as JetStream takes them)")
+	fs.BoolVar(&spec.DryRun, "dry-run", false, "count what would be replayed and what was applied, publish nothing")
+	fs.IntVar(&spec.Rate, "rate", 0, "publish at most this many messages a second (default: as fast as JetStream takes them)")
 	fs.StringVar(&spec.ID, "id", "", "the replay's id (default: a fresh one); the same id again publishes nothing twice")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -69,8 +71,13 @@ func replay(ctx context.Context, args []string) error {
 		return err
 	}
 	defer nc.Close()
+	applied, closeDB, err := replayCheck(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
 	bar := newProgressBar(os.Stderr)
-	p, err := events.Replay(ctx, js, spec, bar.show)
+	p, err := events.NewReplayer(js, applied).Replay(ctx, spec, bar.show)
 	bar.done()
 	if err != nil {
 		return fmt.Errorf("replay stopped after %d of %d: %s", p.Matched, p.Total, errText(err))
@@ -82,9 +89,29 @@ func replay(ctx context.Context, args []string) error {
 	if p.DryRun {
 		verb = "would replay"
 	}
-	fmt.Printf("replay %s: %s %d of %d matching messages (seq %d–%d), skipped %d earlier replays\n",
-		p.ID, verb, p.Matched-p.Skipped, p.Matched, p.FirstSeq, p.LastSeq, p.Skipped)
+	fmt.Printf("replay %s: %s %d of %d matching messages (seq %d–%d), %d already applied, skipped %d earlier replays\n",
+		p.ID, verb, p.Matched-p.Skipped-p.Applied, p.Matched, p.FirstSeq, p.LastSeq, p.Applied, p.Skipped)
 	return nil
+}
+
+// replayCheck opens Postgres at DATABASE_URL to tell the replay which
+// messages were already applied for good (node.ReplayApplied), so that
+// only the others are published again. Without DATABASE_URL the replay
+// needs NATS alone and publishes every message again, as the workers
+// skip what was applied; it says so on stderr. A DATABASE_URL that does
+// not answer is an error.
+func replayCheck(ctx context.Context) (events.AppliedFunc, func(), error) {
+	dbURL := env.Get("DATABASE_URL", "")
+	if dbURL == "" {
+		fmt.Fprintln(os.Stderr, "tenantry replay: DATABASE_URL is not set: publishing every message again, "+
+			"without asking Postgres which were already applied (the workers skip those)")
+		return nil, func() {}, nil
+	}
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("replay: %w (unset DATABASE_URL to replay without asking Postgres what was applied)", err)
+	}
+	return node.ReplayApplied(st), st.Close, nil
 }
 
 // errText is what the CLI says about err: the caller-safe message and
@@ -120,7 +147,8 @@ func (b *progressBar) show(p events.ReplayProgress) {
 		return
 	}
 	b.last, b.drawn = time.Now(), true
-	fmt.Fprintf(b.w, "\r%s %d/%d (published %d, skipped %d)", bar(p.Matched, p.Total, 30), p.Matched, p.Total, p.Published, p.Skipped)
+	fmt.Fprintf(b.w, "\r%s %d/%d (published %d, applied %d, skipped %d)", bar(p.Matched, p.Total, 30), p.Matched, p.Total,
+		p.Published, p.Applied, p.Skipped)
 }
 
 func (b *progressBar) done() {
