@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/tenantry/tenantry"
 	"github.com/tenantry/tenantry/events"
 	"github.com/tenantry/tenantry/store"
@@ -16,7 +18,7 @@ import (
 // succeeded. A message that is no webhook or names no job is not, nor is
 // anything on EVENTS: an event queued for no endpoint leaves no record
 // that it was handled. Those are published again. It lives here, not in
-// store, because it reads messages as the worker does (webhook.Decode),
+// store, because it reads messages as webhook makes them (webhook.Key),
 // and webhook imports store.
 func ReplayApplied(st *store.Store) events.AppliedFunc {
 	return func(ctx context.Context, stream string, msgs []events.ReplayCandidate) ([]bool, error) {
@@ -24,7 +26,9 @@ func ReplayApplied(st *store.Store) events.AppliedFunc {
 		case events.StreamWebhooks:
 			evs := make([]*tenantry.WebhookEvent, len(msgs))
 			for i, m := range msgs {
-				evs[i], _ = webhook.Decode(m.Header, nil) // nil when it is none: the worker dead-letters it
+				if account, conn, id, ok := webhook.Key(m.Subject, m.Header.Get(nats.MsgIdHdr)); ok {
+					evs[i] = &tenantry.WebhookEvent{AccountID: account, ConnectionID: conn, WebhookID: id}
+				} // else none: published again, and the worker decides
 			}
 			return st.ProcessedWebhooks(ctx, evs)
 		case events.StreamCommands:

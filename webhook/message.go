@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tenantry/tenantry"
@@ -55,6 +56,25 @@ func Message(ev *tenantry.WebhookEvent) tenantry.Message {
 		HeaderMeta: string(raw), tenantry.HeaderTenant: ev.AccountID, tenantry.HeaderKind: KindWebhook,
 		tenantry.HeaderRequestID: ev.RequestID,
 	}}
+}
+
+// Key is the identity of the webhook a WEBHOOKS message carries, read
+// from its subject and its id (Nats-Msg-Id) as Message made them, without
+// decoding the rest: what a replay needs to ask whether it was processed.
+// ok is false for any other message.
+func Key(subject, msgID string) (accountID, connectionID, webhookID string, ok bool) {
+	tokens := strings.Split(subject, ".")
+	if len(tokens) != 3 || tokens[0] != "hook" || tokens[1] == "" || tokens[2] == "" {
+		return "", "", "", false
+	}
+	webhookID, found := strings.CutPrefix(msgID, subject+"/")
+	if !found || webhookID == "" {
+		return "", "", "", false
+	}
+	if connectionID = tokens[2]; connectionID == AccountSource {
+		connectionID = ""
+	}
+	return tokens[1], connectionID, webhookID, true
 }
 
 // Decode reads the event a WEBHOOKS message carries. An error means the
