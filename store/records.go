@@ -72,8 +72,9 @@ func writeRecords(ctx context.Context, tx pgx.Tx, schema, table, runID string, r
 
 // ensureTable creates records table t (quoted) unless it exists. Writers
 // creating the same new table at once collide in Postgres's catalog
-// (23505 on pg_type, or 42P07): the loser, in a savepoint, finds the
-// winner's table made and goes on.
+// (23505 on pg_type, 42P07, or 42710 when the winner's row type is
+// committed first): the loser, in a savepoint, finds the winner's table
+// made and goes on.
 func ensureTable(ctx context.Context, tx pgx.Tx, t string) error {
 	var exists bool
 	if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, t).Scan(&exists); err != nil || exists {
@@ -86,7 +87,7 @@ func ensureTable(ctx context.Context, tx pgx.Tx, t string) error {
 	_, err = sp.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+t+` (key text PRIMARY KEY, data jsonb NOT NULL,
 		synced_at timestamptz NOT NULL, changed_at timestamptz NOT NULL, run_id text NOT NULL, deleted_at timestamptz)`)
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07") {
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07" || pgErr.Code == "42710") {
 		return sp.Rollback(ctx)
 	}
 	if err != nil {
