@@ -6,7 +6,9 @@
 // with their original ids, which JetStream de-duplicates and workers
 // treat as no-ops when already applied. The leader also queues OAuth
 // token refreshes before tokens expire and periodic credential checks,
-// and purges expired idempotency keys and old published outbox rows.
+// purges expired idempotency keys and old published outbox rows, and
+// deletes records older than their retention (see Config and
+// retention.go).
 package scheduler
 
 import (
@@ -25,6 +27,13 @@ import (
 const leaderLock int64 = 0x74656e616e747279 // "tenantry"
 
 // Config configures the scheduler. Zero values take the defaults.
+//
+// The Keep fields are retention: how long after it was created (received,
+// for a webhook event) a record is kept before the leader deletes it. A
+// negative value keeps that kind forever. Nothing in progress is ever
+// deleted, whatever its age (see retention.go). Keep them at least as long
+// as the streams keep messages (7 days): a replay decides what was already
+// applied from these records.
 type Config struct {
 	Interval       time.Duration // how often the leader scans; default 1s
 	RepublishAfter time.Duration // grace before an unpublished message is re-published; default 5s
@@ -35,7 +44,19 @@ type Config struct {
 	CheckEvery     time.Duration // re-check working connections' credentials this often; default 6h
 	KeepKeys       time.Duration // how long Idempotency-Keys are honoured; default 24h
 	KeepPublished  time.Duration // how long published outbox rows are kept; default 7 days
+
+	KeepRuns          time.Duration // script runs (endpoint calls, scheduled and manual runs); default 30 days
+	KeepWebhooks      time.Duration // webhook events, with their handler's runs; default 30 days
+	KeepNotifications time.Duration // notification deliveries, with their attempts; default 30 days
+	KeepLogs          time.Duration // connection logs; default 30 days
+	KeepJobs          time.Duration // finished jobs, with their sync runs; default 30 days
+	RetentionBatch    int           // rows deleted per statement; default 1000
+	RetentionBatches  int           // statements per kind in one retention pass; default 10
 }
+
+// defaultKeep is how long each kind of record is kept by default: a month
+// of history to debug and audit with, and bounded tables.
+const defaultKeep = 30 * 24 * time.Hour
 
 func (c *Config) defaults() {
 	if c.Interval <= 0 {
@@ -64,6 +85,17 @@ func (c *Config) defaults() {
 	}
 	if c.KeepPublished <= 0 {
 		c.KeepPublished = 7 * 24 * time.Hour
+	}
+	for _, keep := range []*time.Duration{&c.KeepRuns, &c.KeepWebhooks, &c.KeepNotifications, &c.KeepLogs, &c.KeepJobs} {
+		if *keep == 0 {
+			*keep = defaultKeep
+		}
+	}
+	if c.RetentionBatch <= 0 {
+		c.RetentionBatch = 1000
+	}
+	if c.RetentionBatches <= 0 {
+		c.RetentionBatches = 10
 	}
 }
 
@@ -110,7 +142,8 @@ func (s *Scheduler) run(ctx context.Context) {
 	defer s.resign()
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
-	var purged time.Time
+	var purged, expired time.Time
+	backlog := false
 	for {
 		if s.lead(ctx) {
 			s.connectionUpkeep(ctx)
@@ -119,6 +152,12 @@ func (s *Scheduler) run(ctx context.Context) {
 			if time.Since(purged) > time.Minute {
 				s.purge(ctx)
 				purged = time.Now()
+			}
+			// A backlog (retention newly on, a burst) drains one bounded
+			// pass per tick instead of one a minute.
+			if backlog || time.Since(expired) > time.Minute {
+				backlog = s.expire(ctx)
+				expired = time.Now()
 			}
 		}
 		select {

@@ -21,6 +21,7 @@
 //	TENANTRY_SCRIPT_REQUIRE_ISOLATION true: refuse to run scripts unless every sandbox layer is on (default false: log the gaps)
 //	TENANTRY_TRUSTED_PROXIES   reverse proxies in front of the api (IPs or CIDRs): X-Forwarded-For from them names the client
 //	TENANTRY_RATE_LIMITS       per-credential quotas, e.g. read=6000/1m,write=3000/1m,auth=60/1m, or off (see docs/auth.md)
+//	TENANTRY_RETENTION         how long records are kept, e.g. 90d,logs=14d,webhooks=off (default 30d each; at least 7d)
 package env
 
 import (
@@ -104,6 +105,9 @@ func Settings(cfg node.Config) (node.Config, error) {
 	}
 	if cfg.HTTP.RateLimits.TrustedProxies, err = egress.ParseAllow(os.Getenv("TENANTRY_TRUSTED_PROXIES")); err != nil {
 		return cfg, fmt.Errorf("TENANTRY_TRUSTED_PROXIES: %s", tenantry.ErrorMessage(err))
+	}
+	if err = retention(&cfg.Schedule, os.Getenv("TENANTRY_RETENTION")); err != nil {
+		return cfg, err
 	}
 	if cfg.Jobs.Consumer.Concurrency, err = intVar("TENANTRY_WORKER_CONCURRENCY", 8); err != nil {
 		return cfg, err
