@@ -21,10 +21,12 @@ type ingressBench struct {
 
 // ingressRound is one round's webhook ingress and its baselines.
 type ingressRound struct {
-	Hook  stat          // POST to the account's webhook URL → 202
-	Bare  stat          // the bare handler → 202
-	JS    stat          // raw JetStream publishes of the same message
-	Drain time.Duration // after the webhook run, until the worker had processed all of it
+	Alone      stat          // POST to the account's webhook URL → 202, the worker's consumer paused
+	AloneDrain time.Duration // after that run, until the worker, resumed, had processed all of it
+	Hook       stat          // the same, the worker processing the webhooks meanwhile
+	Drain      time.Duration // after the webhook run, until the worker had processed all of it
+	Bare       stat          // the bare handler → 202
+	JS         stat          // raw JetStream publishes of the same message
 }
 
 // prepareIngress starts the bare handler, makes the ingress's subaccount
@@ -82,29 +84,51 @@ func (b *bench) newAccountClient(ctx context.Context, name string) (*hotPath, er
 	return api, nil
 }
 
-// measureIngress runs webhook ingress for d, waits for the worker to
-// process it all and checks it did, then runs the bare handler and the
-// raw publishes for baseD each, checking every answer and message.
+// measureIngress runs webhook ingress for d twice, first with the
+// worker's consumer paused (the API alone), then with the worker
+// processing the webhooks meanwhile, each time waiting for the worker
+// to process it all and checking it did; then it runs the bare handler
+// and the raw publishes for baseD each, checking every answer and
+// message.
 func (b *bench) measureIngress(ctx context.Context, d, baseD time.Duration) (r ingressRound, err error) {
-	in, conc := b.hooks, b.cfg.IngressConc
-	res, err := checked(ctx, "webhook ingress", closedLoop(ctx, conc, budget{d: d}, in.hook.post))
-	if err != nil {
+	in := b.hooks
+	if r.Alone, r.AloneDrain, err = in.run(ctx, b.cfg.IngressConc, d, true); err != nil {
 		return r, err
 	}
-	s, err := in.hook.settle(ctx)
-	if err != nil {
+	if r.Hook, r.Drain, err = in.run(ctx, b.cfg.IngressConc, d, false); err != nil {
 		return r, err
 	}
-	r.Hook, r.Drain = summarize(res, done), s.drain
-	if res, err = checked(ctx, "bare handler (ingress)", closedLoop(ctx, conc, budget{d: baseD}, in.bare.post)); err != nil {
+	res, err := checked(ctx, "bare handler (ingress)", closedLoop(ctx, b.cfg.IngressConc, budget{d: baseD}, in.bare.post))
+	if err != nil {
 		return r, err
 	}
 	if err := in.server.check("bare handler (ingress)", len(in.bare.take())); err != nil {
 		return r, err
 	}
 	r.Bare = summarize(res, done)
-	r.JS, err = in.measureRaw(ctx, conc, baseD)
+	r.JS, err = in.measureRaw(ctx, b.cfg.IngressConc, baseD)
 	return r, err
+}
+
+// run posts webhooks for d, with the worker's consumer paused if alone,
+// then waits for the worker to process them all and checks it did.
+func (in *ingressBench) run(ctx context.Context, conc int, d time.Duration, alone bool) (stat, time.Duration, error) {
+	var res result
+	post := func() (err error) {
+		res, err = checked(ctx, "webhook ingress", closedLoop(ctx, conc, budget{d: d}, in.hook.post))
+		return err
+	}
+	var err error
+	if alone {
+		err = in.stream.paused(ctx, post)
+	} else {
+		err = post()
+	}
+	if err != nil {
+		return stat{}, 0, err
+	}
+	s, err := in.hook.settle(ctx)
+	return summarize(res, done), s.drain, err
 }
 
 // measureRaw runs the raw publishes and checks that BENCH stored each.
@@ -140,7 +164,9 @@ func checked(ctx context.Context, name string, res result) (result, error) {
 }
 
 func (r ingressRound) summary() string {
-	return fmt.Sprintf("ingress %s/s p50 %s p99 %s (%s of raw js %s/s; bare %s/s), worker done %s after the load",
-		rate(r.Hook.Rate), ms(r.Hook.P50), ms(r.Hook.P99), percent(r.Hook.Rate, r.JS.Rate), rate(r.JS.Rate),
-		rate(r.Bare.Rate), secs(r.Drain))
+	return fmt.Sprintf("ingress, worker paused %s/s p50 %s p99 %s (%s of raw js %s/s), worker done %s after; "+
+		"with the worker %s/s p50 %s p99 %s (%s), worker done %s after; bare %s/s",
+		rate(r.Alone.Rate), ms(r.Alone.P50), ms(r.Alone.P99), percent(r.Alone.Rate, r.JS.Rate), rate(r.JS.Rate),
+		secs(r.AloneDrain), rate(r.Hook.Rate), ms(r.Hook.P50), ms(r.Hook.P99), percent(r.Hook.Rate, r.JS.Rate),
+		secs(r.Drain), rate(r.Bare.Rate))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,12 +23,13 @@ const pollEvery = 5 * time.Millisecond
 // what was published, and the DLQ, where what it could not process
 // would land.
 type webhookStream struct {
+	js          jetstream.JetStream
 	stream, dlq jetstream.Stream
 	cons        jetstream.Consumer
 }
 
 func newWebhookStream(ctx context.Context, js jetstream.JetStream) (*webhookStream, error) {
-	s := &webhookStream{}
+	s := &webhookStream{js: js}
 	var err error
 	if s.stream, err = js.Stream(ctx, events.StreamWebhooks); err != nil {
 		return nil, fmt.Errorf("stream %s: %w", events.StreamWebhooks, err)
@@ -82,4 +84,18 @@ func (s *webhookStream) waitAcked(ctx context.Context, seq uint64) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// paused runs fn with the worker's consumer paused, as an operator can
+// pause one: the worker takes nothing from WEBHOOKS meanwhile, as if it
+// ran on other machines, and catches up once fn returns.
+func (s *webhookStream) paused(ctx context.Context, fn func() error) error {
+	if _, err := s.js.PauseConsumer(ctx, events.StreamWebhooks, "webhooks", time.Now().Add(drainTimeout)); err != nil {
+		return fmt.Errorf("pause the worker's webhooks consumer: %w", err)
+	}
+	err := fn()
+	if _, rerr := s.js.ResumeConsumer(context.WithoutCancel(ctx), events.StreamWebhooks, "webhooks"); rerr != nil {
+		err = errors.Join(err, fmt.Errorf("resume the worker's webhooks consumer: %w", rerr))
+	}
+	return err
 }
