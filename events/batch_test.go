@@ -59,14 +59,7 @@ func (b *batches) deliveries(body string) []int {
 // timings as startConsumer's.
 func startBatchConsumer(t *testing.T, js jetstream.JetStream, cfg events.ConsumerConfig, h events.BatchHandler) *events.Consumer {
 	t.Helper()
-	cfg.Stream, cfg.Durable = events.StreamCommands, "test"
-	if cfg.AckWait == 0 {
-		cfg.AckWait = 2 * time.Second
-	}
-	if cfg.BackoffBase == 0 {
-		cfg.BackoffBase, cfg.BackoffMax = 50*time.Millisecond, 200*time.Millisecond
-	}
-	c := events.NewBatchConsumer(js, cfg, h, zaptest.NewLogger(t))
+	c := events.NewBatchConsumer(js, testConsumer(cfg), h, zaptest.NewLogger(t))
 	require.NoError(t, c.Start(t.Context()))
 	t.Cleanup(c.Stop)
 	return c

@@ -48,6 +48,15 @@ func publish(t *testing.T, js jetstream.JetStream, id string, header map[string]
 // in cfg get values small enough for retries to take milliseconds.
 func startConsumer(t *testing.T, js jetstream.JetStream, cfg events.ConsumerConfig, h events.Handler) *events.Consumer {
 	t.Helper()
+	c := events.NewConsumer(js, testConsumer(cfg), h, zaptest.NewLogger(t))
+	require.NoError(t, c.Start(t.Context()))
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// testConsumer is cfg on the COMMANDS stream, as durable "test", its zero
+// timings small enough for retries to take milliseconds.
+func testConsumer(cfg events.ConsumerConfig) events.ConsumerConfig {
 	cfg.Stream, cfg.Durable = events.StreamCommands, "test"
 	if cfg.AckWait == 0 {
 		cfg.AckWait = 2 * time.Second
@@ -55,10 +64,7 @@ func startConsumer(t *testing.T, js jetstream.JetStream, cfg events.ConsumerConf
 	if cfg.BackoffBase == 0 {
 		cfg.BackoffBase, cfg.BackoffMax = 50*time.Millisecond, 200*time.Millisecond
 	}
-	c := events.NewConsumer(js, cfg, h, zaptest.NewLogger(t))
-	require.NoError(t, c.Start(t.Context()))
-	t.Cleanup(c.Stop)
-	return c
+	return cfg
 }
 
 // consumerInfo returns the server's view of the test consumer.
