@@ -3,7 +3,6 @@ package tenantry
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -60,6 +59,11 @@ type EndpointCall struct {
 	// Request is the handler's argument: script.HTTPRequest as JSON. It
 	// travels after the other fields, as it is (see Encode).
 	Request json.RawMessage `json:"-"`
+	// Legacy is set by Decode for a call in the form of earlier releases
+	// (one JSON object): its answer goes back in that form too
+	// (EncodeLegacy), so an API not yet upgraded keeps working with an
+	// upgraded worker during a rolling upgrade.
+	Legacy bool `json:"-"`
 }
 
 // Endpoint call outcomes other than an answer.
@@ -85,9 +89,19 @@ type EndpointReply struct {
 // checked again on the way.
 func (c *EndpointCall) Encode() ([]byte, error) { return encodeWire(c, c.Request) }
 
-// Decode reads data, made by Encode, into c; c.Request shares data's
-// memory.
+// Decode reads data, made by Encode or by an earlier release, into c;
+// c.Request shares data's memory.
 func (c *EndpointCall) Decode(data []byte) (err error) {
+	if c.Legacy = !bytes.Contains(data, []byte{'\n'}); c.Legacy {
+		type plain EndpointCall
+		v := struct {
+			*plain
+			Request json.RawMessage `json:"request"`
+		}{plain: (*plain)(c)}
+		err = json.Unmarshal(data, &v)
+		c.Request = v.Request
+		return err
+	}
 	c.Request, err = decodeWire(data, c)
 	return err
 }
@@ -96,8 +110,29 @@ func (c *EndpointCall) Decode(data []byte) (err error) {
 // then its Body as it is (not as base64).
 func (r *EndpointReply) Encode() ([]byte, error) { return encodeWire(r, r.Body) }
 
-// Decode reads data, made by Encode, into r; r.Body shares data's memory.
+// EncodeLegacy is r in the form of earlier releases: one JSON object,
+// its Body as base64 in "body". It answers a Legacy call.
+func (r *EndpointReply) EncodeLegacy() ([]byte, error) {
+	type plain EndpointReply
+	return json.Marshal(struct {
+		*plain
+		Body []byte `json:"body,omitempty"`
+	}{(*plain)(r), r.Body})
+}
+
+// Decode reads data, made by Encode or EncodeLegacy (a worker not yet
+// upgraded), into r; r.Body shares data's memory.
 func (r *EndpointReply) Decode(data []byte) (err error) {
+	if !bytes.Contains(data, []byte{'\n'}) {
+		type plain EndpointReply
+		v := struct {
+			*plain
+			Body []byte `json:"body,omitempty"`
+		}{plain: (*plain)(r)}
+		err = json.Unmarshal(data, &v)
+		r.Body = v.Body
+		return err
+	}
 	r.Body, err = decodeWire(data, r)
 	return err
 }
@@ -112,13 +147,10 @@ func encodeWire(head any, tail []byte) ([]byte, error) {
 	return append(append(b, '\n'), tail...), nil
 }
 
-// decodeWire decodes the JSON before data's first newline into head and
-// returns what follows it.
+// decodeWire decodes the JSON before data's first newline, which there
+// is, into head and returns what follows it.
 func decodeWire(data []byte, head any) ([]byte, error) {
 	i := bytes.IndexByte(data, '\n')
-	if i < 0 {
-		return nil, errors.New("decode endpoint message: no newline after its fields")
-	}
 	if err := json.Unmarshal(data[:i], head); err != nil {
 		return nil, fmt.Errorf("decode endpoint message: %w", err)
 	}

@@ -1,6 +1,7 @@
 package tenantry_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -35,6 +36,41 @@ func TestEndpointMessages(t *testing.T) {
 	}
 
 	var r tenantry.EndpointReply
-	require.Error(t, r.Decode([]byte(`{"status": 200}`)))
 	require.Error(t, r.Decode([]byte("{\"status\": \n200}")))
+	require.Error(t, r.Decode([]byte(`{"status": "200"}`)))
+}
+
+// TestEndpointMessagesLegacy: calls and replies in the form of earlier
+// releases (one JSON object, the body as base64) still decode, and a
+// legacy call is marked so that its answer goes back in that form, which
+// an earlier release decodes.
+func TestEndpointMessagesLegacy(t *testing.T) {
+	var call tenantry.EndpointCall
+	require.NoError(t, call.Decode([]byte(`{"endpoint_id":"ept_1","account_id":"sub_1","timeout_ms":5000,"request":{"method":"GET"}}`)))
+	require.True(t, call.Legacy)
+	require.Equal(t, "ept_1", call.EndpointID)
+	require.Equal(t, int64(5000), call.TimeoutMS)
+	require.JSONEq(t, `{"method":"GET"}`, string(call.Request))
+	current, err := (&tenantry.EndpointCall{EndpointID: "ept_1", Request: []byte(`{}`)}).Encode()
+	require.NoError(t, err)
+	require.NoError(t, call.Decode(current))
+	require.False(t, call.Legacy)
+
+	reply := tenantry.EndpointReply{RunID: "run_1", Status: 200, Header: http.Header{"X-A": {"1"}}, Body: []byte("a\nb")}
+	data, err := reply.EncodeLegacy()
+	require.NoError(t, err)
+	var earlier struct { // as an earlier release's API reads it
+		RunID  string      `json:"run_id"`
+		Status int         `json:"status"`
+		Header http.Header `json:"header"`
+		Body   []byte      `json:"body"`
+	}
+	require.NoError(t, json.Unmarshal(data, &earlier))
+	require.Equal(t, "run_1", earlier.RunID)
+	require.Equal(t, 200, earlier.Status)
+	require.Equal(t, "a\nb", string(earlier.Body))
+	var back tenantry.EndpointReply
+	require.NoError(t, back.Decode(data), "a reply from a worker not yet upgraded")
+	require.Equal(t, reply.Header, back.Header)
+	require.Equal(t, "a\nb", string(back.Body))
 }

@@ -119,6 +119,12 @@ func (e *Endpoints) Stop() {
 // receive takes one call off the subscription, which delivers them one
 // at a time: the call runs on its own goroutine.
 func (e *Endpoints) receive(msg *nats.Msg) {
+	call := &tenantry.EndpointCall{}
+	if err := call.Decode(msg.Data); err != nil {
+		e.log.Error("undecodable endpoint call", zap.Error(err))
+		e.respond(msg, call.Legacy, &tenantry.EndpointReply{Outcome: tenantry.EndpointUnavailable})
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	busy := e.stopped
@@ -130,23 +136,27 @@ func (e *Endpoints) receive(msg *nats.Msg) {
 		}
 	}
 	if busy {
-		e.respond(msg, &tenantry.EndpointReply{Outcome: tenantry.EndpointUnavailable})
+		e.respond(msg, call.Legacy, &tenantry.EndpointReply{Outcome: tenantry.EndpointUnavailable})
 		return
 	}
 	e.calls.Add(1)
 	go func() {
 		defer e.calls.Done()
 		defer func() { <-e.pending }()
-		e.respond(msg, e.handle(msg.Data))
+		e.respond(msg, call.Legacy, e.handle(call))
 	}()
 }
 
-// respond sends reply; one too large for NATS after all (serve
-// estimated) is sent as a failure.
-func (e *Endpoints) respond(msg *nats.Msg, reply *tenantry.EndpointReply) {
-	data, err := reply.Encode()
+// respond sends reply, in the form of the call it answers; one too large
+// for NATS after all (serve estimated) is sent as a failure.
+func (e *Endpoints) respond(msg *nats.Msg, legacy bool, reply *tenantry.EndpointReply) {
+	encode := (*tenantry.EndpointReply).Encode
+	if legacy {
+		encode = (*tenantry.EndpointReply).EncodeLegacy
+	}
+	data, err := encode(reply)
 	if err == nil && int64(len(data)) > e.nc.MaxPayload() {
-		data, err = (&tenantry.EndpointReply{RunID: reply.RunID, Outcome: tenantry.EndpointFailed}).Encode()
+		data, err = encode(&tenantry.EndpointReply{RunID: reply.RunID, Outcome: tenantry.EndpointFailed})
 	}
 	if err == nil {
 		err = msg.Respond(data)
@@ -156,20 +166,15 @@ func (e *Endpoints) respond(msg *nats.Msg, reply *tenantry.EndpointReply) {
 	}
 }
 
-// handle decodes and serves one call within its timeout.
-func (e *Endpoints) handle(data []byte) *tenantry.EndpointReply {
-	var call tenantry.EndpointCall
-	if err := call.Decode(data); err != nil {
-		e.log.Error("undecodable endpoint call", zap.Error(err))
-		return &tenantry.EndpointReply{Outcome: tenantry.EndpointUnavailable}
-	}
+// handle serves one call within its timeout.
+func (e *Endpoints) handle(call *tenantry.EndpointCall) *tenantry.EndpointReply {
 	timeout := time.Duration(call.TimeoutMS) * time.Millisecond
 	if timeout <= 0 {
 		timeout = e.scripts.Pool.Config().Timeout
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return e.serve(ctx, &call)
+	return e.serve(ctx, call)
 }
 
 // serve runs the endpoint's handler and records the run. A run that
