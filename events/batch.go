@@ -21,25 +21,15 @@ type BatchHandler func(ctx context.Context, msgs []*Msg) []error
 
 // NewBatchConsumer returns a consumer that runs h on batches of up to
 // cfg.MaxBatch messages, up to cfg.Concurrency batches at once; call
-// Start. Batching adds no wait: a batch starts as soon as a message is
-// there and a batch may run, with the messages that arrived meanwhile.
-// So batches grow only while every batch slot is busy, and messages
-// waiting for a slot are heartbeated like those being handled. A panic
-// in h is an ordinary error for every message of its batch.
+// Start. A batch starts as soon as a message is there and a batch may
+// run, with the messages that arrived meanwhile and, with BatchWait,
+// those arriving within it. Messages gathered while every slot is busy
+// are heartbeated like those being handled. A panic in h is an ordinary
+// error for every message of its batch.
 func NewBatchConsumer(js jetstream.JetStream, cfg ConsumerConfig, h BatchHandler, log *zap.Logger) *Consumer {
 	c := NewConsumer(js, cfg, nil, log)
 	c.batch = h
 	return c
-}
-
-// pullMax is how many messages the iterator buffers: a batch for a
-// batch consumer. Messages wait there, not heartbeated, until gather
-// takes them: for one batch to finish, at worst.
-func (c *Consumer) pullMax() int {
-	if c.batch != nil {
-		return c.cfg.MaxBatch
-	}
-	return c.cfg.Concurrency
 }
 
 // runBatches makes batches of what pull delivers and runs each, up to
@@ -81,73 +71,89 @@ func (c *Consumer) pull(in chan<- jetstream.Msg) {
 	}
 }
 
+// gathering is a batch being gathered.
+type gathering struct {
+	msgs  []jetstream.Msg
+	bytes int // of the messages' data
+}
+
+func (g *gathering) add(msg jetstream.Msg) {
+	g.msgs, g.bytes = append(g.msgs, msg), g.bytes+len(msg.Data())
+}
+
+// full reports whether the batch holds MaxBatch messages or
+// MaxBatchBytes of data.
+func (c *Consumer) full(g *gathering) bool {
+	return len(g.msgs) >= c.cfg.MaxBatch || g.bytes >= c.cfg.MaxBatchBytes
+}
+
 // gather returns the next batch, holding a slot for it: it takes the
-// messages that arrive, up to MaxBatch, until a slot is free, and
+// messages that arrive until the batch is full or a slot is free, and
 // heartbeats them while they wait. nil once in is closed and nothing is
 // left.
 func (c *Consumer) gather(in <-chan jetstream.Msg, slots chan<- struct{}) []jetstream.Msg {
-	var batch []jetstream.Msg
+	var g gathering
 	t := time.NewTicker(c.cfg.AckWait / 3)
 	defer t.Stop()
 	for {
 		recv, acquire := in, slots
-		if len(batch) == c.cfg.MaxBatch {
+		if c.full(&g) {
 			recv = nil
 		}
-		if len(batch) == 0 {
+		if len(g.msgs) == 0 {
 			acquire = nil
 		}
 		select {
 		case msg, ok := <-recv:
 			if !ok {
-				if len(batch) == 0 {
+				if len(g.msgs) == 0 {
 					return nil
 				}
 				in = nil // closed: wait for a slot only
 				continue
 			}
-			batch = append(batch, msg)
+			g.add(msg)
 		case acquire <- struct{}{}:
-			return c.topUp(batch, in)
+			c.topUp(&g, in)
+			return g.msgs
 		case <-t.C:
-			c.inProgress(batch)
+			c.inProgress(g.msgs)
 		}
 	}
 }
 
-// topUp adds to batch what in holds already, up to MaxBatch, and what
-// arrives within BatchWait.
-func (c *Consumer) topUp(batch []jetstream.Msg, in <-chan jetstream.Msg) []jetstream.Msg {
+// topUp adds to g what in holds already, and what arrives within
+// BatchWait, until g is full.
+func (c *Consumer) topUp(g *gathering, in <-chan jetstream.Msg) {
 	var wait <-chan time.Time
 	if c.cfg.BatchWait > 0 {
 		t := time.NewTimer(c.cfg.BatchWait)
 		defer t.Stop()
 		wait = t.C
 	}
-	for len(batch) < c.cfg.MaxBatch {
+	for !c.full(g) {
 		select {
 		case msg, ok := <-in:
 			if !ok {
-				return batch
+				return
 			}
-			batch = append(batch, msg)
+			g.add(msg)
 			continue
 		default:
 		}
 		if wait == nil {
-			return batch
+			return
 		}
 		select {
 		case msg, ok := <-in:
 			if !ok {
-				return batch
+				return
 			}
-			batch = append(batch, msg)
+			g.add(msg)
 		case <-wait:
-			return batch
+			return
 		}
 	}
-	return batch
 }
 
 // handleBatch runs the batch handler on batch, heartbeating while it

@@ -322,3 +322,26 @@ func TestBatchConsumerBatchWait(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchConsumerMaxBatchBytes: a batch ends once its messages' data
+// reach MaxBatchBytes, however many more are there and however long it
+// may wait.
+func TestBatchConsumerMaxBatchBytes(t *testing.T) {
+	t.Parallel()
+	_, js := setup(t)
+	for i := range 6 {
+		publish(t, js, "job-"+strconv.Itoa(i), nil) // "body-job-N": 10 bytes each
+	}
+	b := &batches{}
+	startBatchConsumer(t, js, events.ConsumerConfig{MaxBatchBytes: 25, BatchWait: 500 * time.Millisecond},
+		func(_ context.Context, msgs []*events.Msg) []error {
+			b.record(msgs)
+			return make([]error, len(msgs))
+		})
+	requireSettled(t, js, 6)
+	sizes := []int{}
+	for _, batch := range b.all() {
+		sizes = append(sizes, len(batch))
+	}
+	require.Equal(t, []int{3, 3}, sizes, "three messages of 10 bytes reach 25")
+}

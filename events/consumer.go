@@ -43,6 +43,10 @@ type ConsumerConfig struct {
 	// MaxBatch bounds the messages a BatchHandler gets at once; default
 	// 100. A per-message consumer ignores it.
 	MaxBatch int
+	// MaxBatchBytes ends a batch once its messages' data reach it (a batch
+	// holds at least one message); default 4 MiB. It bounds the memory a
+	// batch consumer holds however large its messages.
+	MaxBatchBytes int
 	// BatchWait is how long a batch, once it may run, waits for more
 	// messages before it starts short of MaxBatch; default 0: it starts
 	// with what has arrived. Batches then grow only while every slot is
@@ -63,6 +67,7 @@ type ConsumerConfig struct {
 func (c *ConsumerConfig) defaults() {
 	setDefault(&c.Concurrency, 8)
 	setDefault(&c.MaxBatch, 100)
+	setDefault(&c.MaxBatchBytes, 4<<20)
 	setDefault(&c.MaxAckPending, 4096)
 	setDefault(&c.AckWait, 30*time.Second)
 	setDefault(&c.MaxDeliver, 8)
@@ -114,7 +119,12 @@ func (c *Consumer) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", c.cfg.Durable, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(c.pullMax()))
+	// The iterator buffers Concurrency messages, for either kind of
+	// consumer. Messages wait there, not heartbeated, until taken (a batch
+	// consumer takes them as they come, until its next batch is full and
+	// every slot busy): the fewer wait unseen, the fewer can outlive
+	// AckWait there and be delivered again meanwhile.
+	iter, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.Concurrency))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", c.cfg.Durable, err)
 	}
