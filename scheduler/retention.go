@@ -26,18 +26,21 @@ func (s *Scheduler) retained() []retained {
 }
 
 // expire runs one retention pass: for each kind, up to RetentionBatches
-// statements of at most RetentionBatch rows, oldest first, so a pass is
-// bounded however large the backlog. It reports whether a kind may have
-// more to delete (its last statement was full), for the loop to run
-// another pass on its next tick.
+// statements of at most RetentionBatch rows, oldest first, none but each
+// kind's first started after RetentionBudget, so a pass is bounded however large the backlog
+// and the leader's other work (the outbox relay, refreshes) waits little.
+// It reports whether a kind may have more to delete (its last statement
+// was full, or the budget ran out), for the loop to run another pass on
+// its next tick.
 func (s *Scheduler) expire(ctx context.Context) (backlog bool) {
 	now := time.Now()
+	until := now.Add(s.cfg.RetentionBudget)
 	var counts []zap.Field
 	for _, k := range s.retained() {
 		if k.keep < 0 {
 			continue
 		}
-		n, more := s.expireKind(ctx, k, now.Add(-k.keep))
+		n, more := s.expireKind(ctx, k, now.Add(-k.keep), until)
 		backlog = backlog || more
 		if n > 0 {
 			counts = append(counts, zap.Int64(k.name, n))
@@ -49,9 +52,10 @@ func (s *Scheduler) expire(ctx context.Context) (backlog bool) {
 	return backlog
 }
 
-// expireKind deletes k's records created before before, and reports how
-// many went and whether its last statement was full.
-func (s *Scheduler) expireKind(ctx context.Context, k retained, before time.Time) (total int64, full bool) {
+// expireKind deletes k's records created before before, starting no
+// statement after until but the first, and reports how many went and
+// whether more may be left.
+func (s *Scheduler) expireKind(ctx context.Context, k retained, before, until time.Time) (total int64, more bool) {
 	for range s.cfg.RetentionBatches {
 		n, err := k.delete(ctx, before, s.cfg.RetentionBatch)
 		total += n
@@ -61,6 +65,9 @@ func (s *Scheduler) expireKind(ctx context.Context, k retained, before time.Time
 		}
 		if n < int64(s.cfg.RetentionBatch) {
 			return total, false
+		}
+		if time.Now().After(until) {
+			return total, true
 		}
 	}
 	return total, true

@@ -52,4 +52,16 @@ func TestRetention(t *testing.T) {
 	var jobs int
 	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM core.jobs WHERE id = 'job_kept'`).Scan(&jobs))
 	require.Equal(t, 1, jobs, "jobs are kept forever")
+	s.Stop()
+
+	// A pass out of time still makes one statement per kind, and stops.
+	exec(`INSERT INTO core.connection_logs (connection_id, account_id, at, level, message)
+		SELECT 'srv_1', 'acc_1', now() - interval '2 days', 'info', 'old' FROM generate_series(1, 50)`)
+	cfg.Interval, cfg.RetentionBudget = time.Hour, time.Nanosecond
+	s = scheduler.New(cfg, st, pub, zaptest.NewLogger(t))
+	require.NoError(t, s.Start(ctx))
+	defer s.Stop()
+	require.Eventually(t, func() bool { return logs() == 45 }, 5*time.Second, 10*time.Millisecond, "one statement of 10")
+	time.Sleep(300 * time.Millisecond)
+	require.Equal(t, 45, logs(), "and no second: the budget is spent")
 }

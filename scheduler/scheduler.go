@@ -31,9 +31,9 @@ const leaderLock int64 = 0x74656e616e747279 // "tenantry"
 // The Keep fields are retention: how long after it was created (received,
 // for a webhook event) a record is kept before the leader deletes it. A
 // negative value keeps that kind forever. Nothing in progress is ever
-// deleted, whatever its age (see retention.go). Keep them at least as long
-// as the streams keep messages (7 days): a replay decides what was already
-// applied from these records.
+// deleted, whatever its age (see retention.go). Keep them longer than the
+// streams keep messages (7 days; TENANTRY_RETENTION takes 8 at least): a
+// replay decides what was already applied from these records.
 type Config struct {
 	Interval       time.Duration // how often the leader scans; default 1s
 	RepublishAfter time.Duration // grace before an unpublished message is re-published; default 5s
@@ -52,6 +52,7 @@ type Config struct {
 	KeepJobs          time.Duration // finished jobs, with their sync runs; default 30 days
 	RetentionBatch    int           // rows deleted per statement; default 1000
 	RetentionBatches  int           // statements per kind in one retention pass; default 10
+	RetentionBudget   time.Duration // a retention pass starts no more statements (but each kind's first) after this long; default 500ms
 }
 
 // defaultKeep is how long each kind of record is kept by default: a month
@@ -93,6 +94,9 @@ func (c *Config) defaults() {
 	}
 	if c.RetentionBatch <= 0 {
 		c.RetentionBatch = 1000
+	}
+	if c.RetentionBudget <= 0 {
+		c.RetentionBudget = 500 * time.Millisecond
 	}
 	if c.RetentionBatches <= 0 {
 		c.RetentionBatches = 10

@@ -21,7 +21,7 @@
 //	TENANTRY_SCRIPT_REQUIRE_ISOLATION true: refuse to run scripts unless every sandbox layer is on (default false: log the gaps)
 //	TENANTRY_TRUSTED_PROXIES   reverse proxies in front of the api (IPs or CIDRs): X-Forwarded-For from them names the client
 //	TENANTRY_RATE_LIMITS       per-credential quotas, e.g. read=6000/1m,write=3000/1m,auth=60/1m, or off (see docs/auth.md)
-//	TENANTRY_RETENTION         how long records are kept, e.g. 90d,logs=14d,webhooks=off (default 30d each; at least 7d)
+//	TENANTRY_RETENTION         how long records are kept, e.g. 90d,logs=14d,webhooks=off (default 30d each; at least 8d)
 package env
 
 import (

@@ -10,17 +10,18 @@ import (
 	"github.com/tenantry/tenantry/scheduler"
 )
 
-// minKeep is the shortest retention accepted: how long the COMMANDS,
-// EVENTS and WEBHOOKS streams keep messages. A replay or redelivery
-// decides from these records what was already applied, so deleting one
-// sooner could apply its message twice.
-const minKeep = 7 * 24 * time.Hour
+// minKeep is the shortest retention accepted: a day longer than the
+// COMMANDS, EVENTS and WEBHOOKS streams keep messages (7 days). A replay
+// or redelivery decides from these records what was already applied, so
+// deleting one sooner could apply its message twice; the day covers
+// hosts whose clocks disagree.
+const minKeep = 8 * 24 * time.Hour
 
 // retention sets cfg's Keep fields from v, the value of
 // TENANTRY_RETENTION: comma-separated, a retention for every kind and/or
 // kind=retention for one (runs, webhooks, notifications, logs, jobs),
 // e.g. "90d", "logs=14d", "60d,webhooks=off". A retention is whole days
-// ("30d") or a Go duration ("720h") of at least 7 days, or "off" (kept
+// ("30d") or a Go duration ("720h") of at least 8 days, or "off" (kept
 // forever). Kinds left unset, and all of them when v is "", keep the
 // scheduler's default (30 days). On error cfg is unchanged.
 func retention(cfg *scheduler.Config, v string) error {
@@ -74,7 +75,7 @@ func parseKeep(v string) (time.Duration, error) {
 		d, err = time.ParseDuration(v)
 	}
 	if err != nil || d < minKeep {
-		return 0, fmt.Errorf("%q: want whole days (30d) or a Go duration (720h) of at least 7d, or off", v)
+		return 0, fmt.Errorf("%q: want whole days (30d) or a Go duration (720h) of at least 8d, or off", v)
 	}
 	return d, nil
 }

@@ -24,7 +24,7 @@ func TestRetention(t *testing.T) {
 		"logs=14d, 60d":              keep(60*day, 60*day, 60*day, 14*day, 60*day),
 		"webhooks=off":               keep(0, -1, 0, 0, 0),
 		"off,jobs=365d":              keep(-1, -1, -1, -1, 365*day),
-		"runs=7d,notifications=168h": keep(7*day, 0, 7*day, 0, 0),
+		"runs=8d,notifications=192h": keep(8*day, 0, 8*day, 0, 0),
 	} {
 		t.Run(v, func(t *testing.T) {
 			var got scheduler.Config
@@ -36,7 +36,7 @@ func TestRetention(t *testing.T) {
 
 func TestRetentionInvalid(t *testing.T) {
 	for _, v := range []string{
-		"1h", "6d", "167h", // shorter than the streams keep messages
+		"1h", "6d", "7d", "191h", // not longer than the streams keep messages
 		"30", "thirty days", "-30d", "0d", "30d5h", "99999999999d", "off=30d", ",", "logs=", "logs",
 		"traces=30d", "30d,40d", "logs=8d,logs=9d",
 	} {
