@@ -186,3 +186,23 @@ func TestReplayCheckFails(t *testing.T) {
 	_, err = events.NewReplayer(js, wrong).Replay(ctx, events.ReplaySpec{Stream: events.StreamCommands, Since: since, DryRun: true}, nil)
 	require.ErrorContains(t, err, "answers for", "a check must answer each message")
 }
+
+// TestReplayBatchBytes: a batch also ends at 8 MiB of data, so a replay
+// of large messages holds a bounded amount of them.
+func TestReplayBatchBytes(t *testing.T) {
+	t.Parallel()
+	ctx, js := setup(t)
+	since := time.Now().Add(-time.Second)
+	body := make([]byte, 900<<10)
+	for i := 1; i <= 25; i++ {
+		_, err := js.Publish(ctx, "cmd.a.t1", body, jetstream.WithMsgID("m"+strconv.Itoa(i)))
+		require.NoError(t, err)
+	}
+	c := &checkLog{first: 200 * time.Millisecond}
+	p, err := events.NewReplayer(js, c.applied).Replay(ctx, events.ReplaySpec{Stream: events.StreamCommands, Since: since}, nil)
+	require.NoError(t, err)
+	require.EqualValues(t, 25, p.Matched)
+	all, largest := c.seqs()
+	require.Equal(t, seqRange(1, 25), all)
+	require.Equal(t, 10, largest, "ten messages of 900 KiB reach 8 MiB; a batch stops there")
+}

@@ -9,9 +9,15 @@ import (
 
 // replayBatch is the next messages of a replay's range, in order.
 type replayBatch struct {
-	msgs []replayMsg
-	end  bool  // the range ends with msgs
-	err  error // reading failed after msgs
+	msgs  []replayMsg
+	bytes int   // of the messages' data
+	end   bool  // the range ends with msgs
+	err   error // reading failed after msgs
+}
+
+// full reports whether b holds as much as a batch may.
+func (r *replayer) full(b *replayBatch) bool {
+	return len(b.msgs) >= r.batchMax || b.bytes >= replayBatchBytes
 }
 
 // replayMsg is a message in a replay's range.
@@ -31,8 +37,8 @@ func (r *replayer) read(ctx context.Context, out chan<- replayBatch) {
 	defer close(out)
 	var b replayBatch
 	for {
-		b.end, b.err = r.readOne(ctx, &b.msgs)
-		if !b.end && b.err == nil && len(b.msgs) < r.batchMax {
+		b.end, b.err = r.readOne(ctx, &b)
+		if !b.end && b.err == nil && !r.full(&b) {
 			select {
 			case out <- b:
 				b = replayBatch{}
@@ -52,9 +58,9 @@ func (r *replayer) read(ctx context.Context, out chan<- replayBatch) {
 	}
 }
 
-// readOne reads the next message and appends it to msgs if it is in
-// range; end reports that the range is done.
-func (r *replayer) readOne(ctx context.Context, msgs *[]replayMsg) (end bool, err error) {
+// readOne reads the next message and adds it to b if it is in range; end
+// reports that the range is done.
+func (r *replayer) readOne(ctx context.Context, b *replayBatch) (end bool, err error) {
 	msg, err := r.iter.Next(jetstream.NextContext(ctx))
 	if err != nil {
 		return false, fmt.Errorf("replay %s: %w", r.spec.Stream, err)
@@ -68,6 +74,7 @@ func (r *replayer) readOne(ctx context.Context, msgs *[]replayMsg) (end bool, er
 		return true, nil
 	}
 	h := msg.Headers()
-	*msgs = append(*msgs, replayMsg{Msg: msg, seq: seq, skip: h.Get(HeaderReplay) != "" || h.Get(HeaderRedrive) != ""})
+	b.msgs = append(b.msgs, replayMsg{Msg: msg, seq: seq, skip: h.Get(HeaderReplay) != "" || h.Get(HeaderRedrive) != ""})
+	b.bytes += len(msg.Data())
 	return md.NumPending == 0 || seq == r.lastSeq, nil
 }

@@ -29,9 +29,17 @@ type replayer struct {
 // window bounds the publishes awaiting JetStream's acknowledgement.
 const window = 256
 
-// replayBatchMax bounds a batch: the messages read ahead of the one
-// being checked and published, and given to the check at once.
-const replayBatchMax = 1000
+// Bounds of what a replay holds: a batch is at most replayBatchMax
+// messages or replayBatchBytes of data (the messages read ahead of the
+// batch being checked and published, and given to the check at once),
+// and the ordered consumer buffers at most replayBufferBytes (or two
+// of the largest message the server takes, if more: a buffer smaller
+// than a message would stall), whatever the messages' size.
+const (
+	replayBatchMax    = 1000
+	replayBatchBytes  = 8 << 20
+	replayBufferBytes = 16 << 20
+)
 
 func newReplayer(ctx context.Context, js jetstream.JetStream, spec ReplaySpec, applied AppliedFunc) (*replayer, error) {
 	stream, err := js.Stream(ctx, spec.Stream)
@@ -62,7 +70,8 @@ func newReplayer(ctx context.Context, js jetstream.JetStream, spec ReplaySpec, a
 	r.total = info.NumPending
 	if r.total > 0 {
 		// Pulling a batch's worth keeps the reader ahead of the check.
-		if r.iter, err = cons.Messages(jetstream.PullMaxMessages(replayBatchMax)); err != nil {
+		buffer := max(replayBufferBytes, 2*int(js.Conn().MaxPayload()))
+		if r.iter, err = cons.Messages(jetstream.PullMaxBytes(buffer)); err != nil {
 			return nil, fmt.Errorf("replay %s: %w", spec.Stream, err)
 		}
 	}
