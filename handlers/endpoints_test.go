@@ -394,3 +394,34 @@ def handler(request):
 		require.Equal(t, http.StatusServiceUnavailable, r.Status, "NATS down: %s", r.Body)
 	})
 }
+
+// TestEndpointBusy: a worker holding MaxPending calls answers the next one
+// at once with 503 and Retry-After instead of queueing it, and takes
+// calls again once one is done.
+func TestEndpointBusy(t *testing.T) {
+	t.Parallel()
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	held := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+	}))
+	t.Cleanup(held.Close)
+	sys, _, a, _ := endpointsSetup(t, func(c *node.Config) { c.Endpoints.Worker.MaxPending = 1 })
+	publish(t, sys, a.token, "GET", "/held", "public", `
+def handler(request):
+    return {"status": http.get("`+held.URL+`").status_code}
+`)
+	publish(t, sys, a.token, "GET", "/fast", "public", "def handler(request):\n    return {'ok': True}\n")
+	base := "/endpoints/" + a.id
+
+	first := make(chan int, 1)
+	go func() { first <- sys.Do("GET", base+"/held", "", nil).Status }()
+	<-arrived // the worker holds its one call
+	r := sys.Do("GET", base+"/fast", "", nil)
+	require.Equal(t, http.StatusServiceUnavailable, r.Status, string(r.Body))
+	require.Equal(t, "1", r.Header.Get("Retry-After"))
+
+	close(release)
+	require.Equal(t, http.StatusOK, <-first)
+	require.Equal(t, http.StatusOK, sys.Do("GET", base+"/fast", "", nil).Status, "a call is taken again once one is done")
+}
