@@ -90,7 +90,7 @@ func contentType(ct string) string {
 // RecordWebhookError counts a failed handler run of webhook event id
 // that will be retried, keeping reason.
 func (s *Store) RecordWebhookError(ctx context.Context, id, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET attempts = attempts + 1, error = $2
+	_, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET attempts = attempts + 1, error = $2, claimed_until = NULL
 		WHERE id = $1 AND status = 'received'`, id, CleanText(reason, 1000))
 	if err != nil {
 		return fmt.Errorf("record webhook error: %w", err)
@@ -154,13 +154,27 @@ func queueWebhookFailed(b *pgx.Batch, ev *tenantry.WebhookEvent, reason, runID s
 	return msgs
 }
 
+// ClaimWebhook claims received webhook event id for the delivery about
+// to run its handler, for lease, and reports whether it did: false while
+// another delivery's claim holds (or once the event is handled). A
+// failed run gives its claim up (RecordWebhookError); a finished one
+// leaves the event handled.
+func (s *Store) ClaimWebhook(ctx context.Context, id string, lease time.Duration) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET claimed_until = now() + $2::interval
+		WHERE id = $1 AND status = 'received' AND (claimed_until IS NULL OR claimed_until < now())`, id, lease)
+	if err != nil {
+		return false, fmt.Errorf("claim webhook: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // ReopenWebhook sets a failed webhook event back to received, so a
 // replay or redrive (stream sequence seq) runs its handler again: that
 // message now owns the handler's runs (StreamSeq). It reports whether it
 // did; an event that is received or processed is left as it is.
 func (s *Store) ReopenWebhook(ctx context.Context, id string, seq uint64) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET status = 'received', processed_at = NULL, stream_seq = $2
-		WHERE id = $1 AND status = 'failed'`, id, int64(seq))
+	tag, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET status = 'received', processed_at = NULL, stream_seq = $2,
+		claimed_until = NULL WHERE id = $1 AND status = 'failed'`, id, int64(seq))
 	if err != nil {
 		return false, fmt.Errorf("reopen webhook: %w", err)
 	}

@@ -29,6 +29,12 @@ type WebhookConfig struct {
 	// OutageWait is how long one delivery waits out an unreachable
 	// Postgres; default 10m.
 	OutageWait time.Duration
+	// ClaimLease is how long the delivery running a webhook's handler
+	// holds the event against another delivery of the same message (see
+	// handle); default 90s, three times the script limit (30s), which
+	// ends any run. A delivery finding the event claimed is retried with
+	// backoff; after a crash the lease frees the event.
+	ClaimLease time.Duration
 }
 
 // Webhooks processes the WEBHOOKS stream through the durable consumer
@@ -55,6 +61,7 @@ type Webhooks struct {
 func NewWebhooks(cfg WebhookConfig, st *store.Store, handler tenantry.WebhookHandler, js jetstream.JetStream,
 	pub tenantry.Publisher, log *zap.Logger) *Webhooks {
 	setDefault(&cfg.OutageWait, defaultOutageWait)
+	setDefault(&cfg.ClaimLease, 90*time.Second)
 	p := &Webhooks{cfg: cfg, store: st, handler: handler, pub: pub, log: log}
 	cc := cfg.Consumer
 	cc.Stream, cc.Durable, cc.Filter = events.StreamWebhooks, "webhooks", []string{"hook.>"}
@@ -103,8 +110,26 @@ func (p *Webhooks) handle(ctx context.Context, m *events.Msg) error {
 			zap.Uint64("seq", m.Sequence), zap.Uint64("owner_seq", rec.StreamSeq))
 		return nil
 	}
+	if err := p.claim(ctx, rec); err != nil {
+		return err
+	}
 	rec.Body, rec.RequestID = ev.Body, ev.RequestID
 	return p.run(ctx, m, rec)
+}
+
+// claim claims event rec for this delivery before its handler runs. The
+// message that owns an event can be delivered twice at once: JetStream
+// delivers it again when a copy waits unacknowledged past AckWait (in a
+// worker's buffer, behind slow batches), and both copies own it. The
+// second finds the claim and is retried later, by when the first has
+// handled the event or given its claim up.
+func (p *Webhooks) claim(ctx context.Context, rec *tenantry.WebhookEvent) error {
+	var ok bool
+	err := p.await(ctx, func() (err error) { ok, err = p.store.ClaimWebhook(ctx, rec.ID, p.cfg.ClaimLease); return err })
+	if err == nil && !ok {
+		err = fmt.Errorf("webhook event %s is being handled by another delivery of its message", rec.ID)
+	}
+	return err
 }
 
 // reopen sets failed event rec back to received for m, a replay or
