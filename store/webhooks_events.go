@@ -168,6 +168,20 @@ func (s *Store) ClaimWebhook(ctx context.Context, id string, lease time.Duration
 	return tag.RowsAffected() == 1, nil
 }
 
+// TakeOverWebhook makes seq, a replay or redrive, the message that owns
+// received webhook event id, unless a delivery is running its handler
+// now (a live claim), and reports whether it did. The owner it replaces
+// may be dead-lettered (the worker died on its last delivery) or
+// waiting to retry, in which case it finds itself no longer the owner.
+func (s *Store) TakeOverWebhook(ctx context.Context, id string, seq uint64) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET stream_seq = $2
+		WHERE id = $1 AND status = 'received' AND (claimed_until IS NULL OR claimed_until < now())`, id, int64(seq))
+	if err != nil {
+		return false, fmt.Errorf("take over webhook: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // ReopenWebhook sets a failed webhook event back to received, so a
 // replay or redrive (stream sequence seq) runs its handler again: that
 // message now owns the handler's runs (StreamSeq). It reports whether it

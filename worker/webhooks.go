@@ -84,8 +84,11 @@ func (p *Webhooks) Stop() { p.stopOnce.Do(p.consumer.Stop) }
 // sent again by its producer (after JetStream's duplicate window, as
 // another message) finds the record and does nothing more, even while
 // the first is still being retried. A replay or redrive runs the handler
-// again only for a failed event, which it reopens and so owns; for any
-// other it is acknowledged, so the handler never runs twice at once.
+// for a failed event, which it reopens and so owns, and for one still
+// received that no delivery is running (its owner dead-lettered, or
+// waiting to retry), which it takes over; it is acknowledged for a
+// processed event or one being run. The claim (claim) keeps the handler
+// from running twice at once whatever the messages.
 func (p *Webhooks) handle(ctx context.Context, m *events.Msg) error {
 	ev, err := webhook.Decode(m.Header, m.Data)
 	if err != nil {
@@ -105,6 +108,10 @@ func (p *Webhooks) handle(ctx context.Context, m *events.Msg) error {
 		}
 	case rec.Status == tenantry.WebhookFailed:
 		return nil // this message failed it for good (its Term was lost), or is no replay
+	case !owned && events.Replayed(m):
+		if owned, err = p.takeOver(ctx, m, rec); err != nil || !owned {
+			return err
+		}
 	case !owned:
 		p.log.Debug("webhook is being handled by another message", zap.String("webhook_event_id", rec.ID),
 			zap.Uint64("seq", m.Sequence), zap.Uint64("owner_seq", rec.StreamSeq))
@@ -138,6 +145,16 @@ func (p *Webhooks) claim(ctx context.Context, rec *tenantry.WebhookEvent) error 
 func (p *Webhooks) reopen(ctx context.Context, m *events.Msg, rec *tenantry.WebhookEvent) (bool, error) {
 	var ok bool
 	err := p.await(ctx, func() (err error) { ok, err = p.store.ReopenWebhook(ctx, rec.ID, m.Sequence); return err })
+	return ok, err
+}
+
+// takeOver makes m, a replay or redrive of a webhook still received,
+// its owner, unless a delivery is running the handler now (then that one
+// finishes it, and m is done). This is how an operator recovers a
+// webhook whose owner died on its last delivery: the redrive runs it.
+func (p *Webhooks) takeOver(ctx context.Context, m *events.Msg, rec *tenantry.WebhookEvent) (bool, error) {
+	var ok bool
+	err := p.await(ctx, func() (err error) { ok, err = p.store.TakeOverWebhook(ctx, rec.ID, m.Sequence); return err })
 	return ok, err
 }
 

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -79,4 +80,60 @@ func TestWebhookSameMessageTwice(t *testing.T) {
 	again.Delivered = 3
 	require.NoError(t, worker.HandleDelivery(p, t.Context(), &again), "retried: handled by then")
 	require.Equal(t, 1, h.count(), "the handler ran once")
+}
+
+// failingOnce fails its first run (not the script's doing: retried), then
+// succeeds, and counts its runs.
+type failingOnce struct {
+	mu   sync.Mutex
+	runs int
+}
+
+func (h *failingOnce) HandleWebhook(context.Context, *tenantry.WebhookEvent) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.runs++; h.runs == 1 {
+		return errors.New("no runner free")
+	}
+	return nil
+}
+
+// TestWebhookRedriveTakesOver: a webhook still received whose owner is
+// not running it (dead-lettered after the worker died on its last
+// delivery, or waiting to retry) is run by an operator's redrive, which
+// takes it over; the old owner, delivered again, then finds it handled.
+func TestWebhookRedriveTakesOver(t *testing.T) {
+	t.Parallel()
+	sys := tenantrytest.Start(t, nil)
+	partnerID, partner := sys.Partner()
+	accountID, _ := sys.Account(partner, "takeover")
+	nc, js, err := events.Connect(sys.NATS.ClientURL(), "test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	h := &failingOnce{}
+	p := worker.NewWebhooks(worker.WebhookConfig{}, sys.Node.Store, h, js, events.NewPublisher(js, 0), zaptest.NewLogger(t))
+	msg := webhook.Message(&tenantry.WebhookEvent{ID: store.NewID("whk"), PartnerID: partnerID, AccountID: accountID,
+		WebhookID: "w1", ReceivedAt: time.Now(), Body: []byte(`{}`)})
+	delivery := func(seq uint64, header ...string) *events.Msg {
+		m := &events.Msg{Subject: msg.Subject, Header: nats.Header{}, Data: msg.Data, Stream: events.StreamWebhooks, Sequence: seq, Delivered: 1}
+		for k, v := range msg.Header {
+			m.Header.Set(k, v)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			m.Header.Set(header[i], header[i+1])
+		}
+		return m
+	}
+
+	owner := delivery(42)
+	require.Error(t, worker.HandleDelivery(p, t.Context(), owner), "the first run fails; the owner would retry")
+	require.NoError(t, worker.HandleDelivery(p, t.Context(), delivery(99, events.HeaderRedrive, "7")), "the redrive runs it")
+	require.Equal(t, 2, h.runs)
+	var status string
+	require.NoError(t, sys.Node.Store.Pool().QueryRow(t.Context(), `SELECT status FROM core.webhook_events
+		WHERE account_id = $1 AND webhook_id = 'w1'`, accountID).Scan(&status))
+	require.Equal(t, tenantry.WebhookProcessed, status)
+	owner.Delivered = 2
+	require.NoError(t, worker.HandleDelivery(p, t.Context(), owner))
+	require.Equal(t, 2, h.runs, "the old owner does not run it again")
 }
