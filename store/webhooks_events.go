@@ -90,7 +90,7 @@ func contentType(ct string) string {
 // RecordWebhookError counts a failed handler run of webhook event id
 // that will be retried, keeping reason.
 func (s *Store) RecordWebhookError(ctx context.Context, id, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET attempts = attempts + 1, error = $2, claimed_until = NULL
+	_, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET attempts = attempts + 1, error = $2
 		WHERE id = $1 AND status = 'received'`, id, CleanText(reason, 1000))
 	if err != nil {
 		return fmt.Errorf("record webhook error: %w", err)
@@ -156,9 +156,7 @@ func queueWebhookFailed(b *pgx.Batch, ev *tenantry.WebhookEvent, reason, runID s
 
 // ClaimWebhook claims received webhook event id for the delivery about
 // to run its handler, for lease, and reports whether it did: false while
-// another delivery's claim holds (or once the event is handled). A
-// failed run gives its claim up (RecordWebhookError); a finished one
-// leaves the event handled.
+// another delivery's claim holds, or once the event is handled.
 func (s *Store) ClaimWebhook(ctx context.Context, id string, lease time.Duration) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET claimed_until = now() + $2::interval
 		WHERE id = $1 AND status = 'received' AND (claimed_until IS NULL OR claimed_until < now())`, id, lease)
@@ -166,6 +164,36 @@ func (s *Store) ClaimWebhook(ctx context.Context, id string, lease time.Duration
 		return false, fmt.Errorf("claim webhook: %w", err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// RenewWebhookClaim extends the claim on webhook event id by lease from
+// now, while it is received.
+func (s *Store) RenewWebhookClaim(ctx context.Context, id string, lease time.Duration) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET claimed_until = now() + $2::interval
+		WHERE id = $1 AND status = 'received'`, id, lease); err != nil {
+		return fmt.Errorf("renew webhook claim: %w", err)
+	}
+	return nil
+}
+
+// ReleaseWebhookClaim gives the claim on webhook event id up.
+func (s *Store) ReleaseWebhookClaim(ctx context.Context, id string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE core.webhook_events SET claimed_until = NULL
+		WHERE id = $1 AND claimed_until IS NOT NULL`, id); err != nil {
+		return fmt.Errorf("give up webhook claim: %w", err)
+	}
+	return nil
+}
+
+// WebhookReceived reports whether webhook event id is still received
+// (not handled yet).
+func (s *Store) WebhookReceived(ctx context.Context, id string) (bool, error) {
+	var received bool
+	err := s.pool.QueryRow(ctx, `SELECT status = 'received' FROM core.webhook_events WHERE id = $1`, id).Scan(&received)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return received, translate(err, "webhook event")
 }
 
 // TakeOverWebhook makes seq, a replay or redrive, the message that owns

@@ -29,11 +29,10 @@ type WebhookConfig struct {
 	// OutageWait is how long one delivery waits out an unreachable
 	// Postgres; default 10m.
 	OutageWait time.Duration
-	// ClaimLease is how long the delivery running a webhook's handler
-	// holds the event against another delivery of the same message (see
-	// handle); default 90s, three times the script limit (30s), which
-	// ends any run. A delivery finding the event claimed is retried with
-	// backoff; after a crash the lease frees the event.
+	// ClaimLease is how long a claim on an event lasts unless renewed
+	// (webhooks_claim.go): the delivery running the handler renews it
+	// every third of it, so it lapses only when that worker is gone;
+	// default 60s.
 	ClaimLease time.Duration
 }
 
@@ -61,7 +60,7 @@ type Webhooks struct {
 func NewWebhooks(cfg WebhookConfig, st *store.Store, handler tenantry.WebhookHandler, js jetstream.JetStream,
 	pub tenantry.Publisher, log *zap.Logger) *Webhooks {
 	setDefault(&cfg.OutageWait, defaultOutageWait)
-	setDefault(&cfg.ClaimLease, 90*time.Second)
+	setDefault(&cfg.ClaimLease, time.Minute)
 	p := &Webhooks{cfg: cfg, store: st, handler: handler, pub: pub, log: log}
 	cc := cfg.Consumer
 	cc.Stream, cc.Durable, cc.Filter = events.StreamWebhooks, "webhooks", []string{"hook.>"}
@@ -109,34 +108,21 @@ func (p *Webhooks) handle(ctx context.Context, m *events.Msg) error {
 	case rec.Status == tenantry.WebhookFailed:
 		return nil // this message failed it for good (its Term was lost), or is no replay
 	case !owned && events.Replayed(m):
-		if owned, err = p.takeOver(ctx, m, rec); err != nil || !owned {
-			return err
+		if err := p.takeOver(ctx, m, rec); err != nil {
+			return ignoreHandled(err)
 		}
 	case !owned:
 		p.log.Debug("webhook is being handled by another message", zap.String("webhook_event_id", rec.ID),
 			zap.Uint64("seq", m.Sequence), zap.Uint64("owner_seq", rec.StreamSeq))
 		return nil
 	}
-	if err := p.claim(ctx, rec); err != nil {
-		return err
+	release, err := p.claim(ctx, rec)
+	if err != nil {
+		return ignoreHandled(err)
 	}
+	defer release()
 	rec.Body, rec.RequestID = ev.Body, ev.RequestID
 	return p.run(ctx, m, rec)
-}
-
-// claim claims event rec for this delivery before its handler runs. The
-// message that owns an event can be delivered twice at once: JetStream
-// delivers it again when a copy waits unacknowledged past AckWait (in a
-// worker's buffer, behind slow batches), and both copies own it. The
-// second finds the claim and is retried later, by when the first has
-// handled the event or given its claim up.
-func (p *Webhooks) claim(ctx context.Context, rec *tenantry.WebhookEvent) error {
-	var ok bool
-	err := p.await(ctx, func() (err error) { ok, err = p.store.ClaimWebhook(ctx, rec.ID, p.cfg.ClaimLease); return err })
-	if err == nil && !ok {
-		err = fmt.Errorf("webhook event %s is being handled by another delivery of its message", rec.ID)
-	}
-	return err
 }
 
 // reopen sets failed event rec back to received for m, a replay or
@@ -145,16 +131,6 @@ func (p *Webhooks) claim(ctx context.Context, rec *tenantry.WebhookEvent) error 
 func (p *Webhooks) reopen(ctx context.Context, m *events.Msg, rec *tenantry.WebhookEvent) (bool, error) {
 	var ok bool
 	err := p.await(ctx, func() (err error) { ok, err = p.store.ReopenWebhook(ctx, rec.ID, m.Sequence); return err })
-	return ok, err
-}
-
-// takeOver makes m, a replay or redrive of a webhook still received,
-// its owner, unless a delivery is running the handler now (then that one
-// finishes it, and m is done). This is how an operator recovers a
-// webhook whose owner died on its last delivery: the redrive runs it.
-func (p *Webhooks) takeOver(ctx context.Context, m *events.Msg, rec *tenantry.WebhookEvent) (bool, error) {
-	var ok bool
-	err := p.await(ctx, func() (err error) { ok, err = p.store.TakeOverWebhook(ctx, rec.ID, m.Sequence); return err })
 	return ok, err
 }
 

@@ -47,39 +47,72 @@ func (h *holdingHandler) count() int {
 
 // TestWebhookSameMessageTwice: two deliveries of the same message at once
 // (JetStream delivered it again while a copy waited unacknowledged) both
-// own its event; the one that claimed it runs the handler, the other is
-// retried, and finds it handled: the handler runs once.
+// own its event; the one that claimed it runs the handler, the other
+// waits for it in place, and finds it handled: the handler runs once.
 func TestWebhookSameMessageTwice(t *testing.T) {
 	t.Parallel()
-	sys := tenantrytest.Start(t, nil)
-	partnerID, partner := sys.Partner()
-	accountID, _ := sys.Account(partner, "twice")
-	nc, js, err := events.Connect(sys.NATS.ClientURL(), "test")
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	h := &holdingHandler{started: make(chan struct{}), release: make(chan struct{})}
-	p := worker.NewWebhooks(worker.WebhookConfig{}, sys.Node.Store, h, js, events.NewPublisher(js, 0), zaptest.NewLogger(t))
-
-	msg := webhook.Message(&tenantry.WebhookEvent{ID: store.NewID("whk"), PartnerID: partnerID, AccountID: accountID,
-		WebhookID: "w1", ReceivedAt: time.Now(), Body: []byte(`{}`)})
-	m := &events.Msg{Subject: msg.Subject, Header: nats.Header{}, Data: msg.Data, Stream: events.StreamWebhooks, Sequence: 42, Delivered: 1}
-	for k, v := range msg.Header {
-		m.Header.Set(k, v)
-	}
+	_, p, h, m := claimSetup(t, "twice", worker.WebhookConfig{})
 	first := make(chan error, 1)
 	go func() { first <- worker.HandleDelivery(p, t.Context(), m) }()
 	<-h.started
 
 	again := *m
 	again.Delivered = 2
-	require.ErrorContains(t, worker.HandleDelivery(p, t.Context(), &again), "being handled by another delivery")
+	second := make(chan error, 1)
+	go func() { second <- worker.HandleDelivery(p, t.Context(), &again) }()
+	select {
+	case err := <-second:
+		t.Fatalf("the second delivery did not wait for the first: %v", err)
+	case <-time.After(1500 * time.Millisecond):
+	}
 	require.Equal(t, 1, h.count())
 
 	close(h.release)
 	require.NoError(t, <-first)
-	again.Delivered = 3
-	require.NoError(t, worker.HandleDelivery(p, t.Context(), &again), "retried: handled by then")
+	require.NoError(t, <-second, "it found the webhook handled")
 	require.Equal(t, 1, h.count(), "the handler ran once")
+}
+
+// TestWebhookClaimLapses: a claim whose worker died lapses, and a
+// delivery waiting for it then runs the handler, having spent no
+// delivery meanwhile.
+func TestWebhookClaimLapses(t *testing.T) {
+	t.Parallel()
+	sys, p, h, m := claimSetup(t, "lapses", worker.WebhookConfig{ClaimLease: 2 * time.Second})
+	close(h.release)
+	// The owner's first delivery recorded the event and claimed it, then
+	// its worker died: the record and the claim are all that is left.
+	_, err := sys.Node.Store.Pool().Exec(t.Context(), `INSERT INTO core.webhook_events (id, partner_id, account_id,
+		webhook_id, body, status, received_at, stream_seq, claimed_until)
+		SELECT $1, partner_id, id, 'w1', '', 'received', now(), 42, now() + interval '1500 milliseconds'
+		FROM core.accounts WHERE id = $2`, store.NewID("whk"), m.Header.Get(tenantry.HeaderTenant))
+	require.NoError(t, err)
+	start := time.Now()
+	m.Delivered = 2
+	require.NoError(t, worker.HandleDelivery(p, t.Context(), m))
+	require.GreaterOrEqual(t, time.Since(start), time.Second, "it waited for the claim to lapse")
+	require.Equal(t, 1, h.count())
+}
+
+// claimSetup makes an account and a webhook processor with handler h,
+// and returns a delivery (sequence 42) of a webhook for the account.
+func claimSetup(t *testing.T, name string, cfg worker.WebhookConfig) (*tenantrytest.System, *worker.Webhooks, *holdingHandler, *events.Msg) {
+	t.Helper()
+	sys := tenantrytest.Start(t, nil)
+	partnerID, partner := sys.Partner()
+	accountID, _ := sys.Account(partner, name)
+	nc, js, err := events.Connect(sys.NATS.ClientURL(), "test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	h := &holdingHandler{started: make(chan struct{}), release: make(chan struct{})}
+	p := worker.NewWebhooks(cfg, sys.Node.Store, h, js, events.NewPublisher(js, 0), zaptest.NewLogger(t))
+	msg := webhook.Message(&tenantry.WebhookEvent{ID: store.NewID("whk"), PartnerID: partnerID, AccountID: accountID,
+		WebhookID: "w1", ReceivedAt: time.Now(), Body: []byte(`{}`)})
+	m := &events.Msg{Subject: msg.Subject, Header: nats.Header{}, Data: msg.Data, Stream: events.StreamWebhooks, Sequence: 42, Delivered: 1}
+	for k, v := range msg.Header {
+		m.Header.Set(k, v)
+	}
+	return sys, p, h, m
 }
 
 // failingOnce fails its first run (not the script's doing: retried), then

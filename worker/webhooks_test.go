@@ -52,26 +52,29 @@ func (h *heldHandler) count(id string) int {
 // TestWebhookSecondMessageWhileRunning: the same webhook arrives as a
 // second message while the first is still being handled: a producer's
 // late duplicate (after JetStream's duplicate window), or an operator's
-// replay or redrive of the first. The second is acknowledged without
-// running the handler; the first finishes it, and the handler runs once.
+// replay or redrive of the first. A duplicate is acknowledged without
+// running the handler; a replay or redrive waits for the first, which
+// holds the event's claim, and then finds it handled. The first finishes
+// it, and the handler runs once.
 func TestWebhookSecondMessageWhileRunning(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
+		waits bool
 		again func(first *tenantry.WebhookEvent) tenantry.Message
 	}{
-		{"LateDuplicate", func(first *tenantry.WebhookEvent) tenantry.Message {
+		{"LateDuplicate", false, func(first *tenantry.WebhookEvent) tenantry.Message {
 			late := *first
 			late.ID, late.ReceivedAt = store.NewID("whk"), time.Now().UTC()
 			m := webhook.Message(&late)
 			m.ID += "/after-the-window" // JetStream no longer knows the first id
 			return m
 		}},
-		{"Replay", func(first *tenantry.WebhookEvent) tenantry.Message {
+		{"Replay", true, func(first *tenantry.WebhookEvent) tenantry.Message {
 			m := webhook.Message(first)
 			m.ID, m.Header[events.HeaderReplay] = "replay-rpl_test-1", "rpl_test"
 			return m
 		}},
-		{"Redrive", func(first *tenantry.WebhookEvent) tenantry.Message {
+		{"Redrive", true, func(first *tenantry.WebhookEvent) tenantry.Message {
 			m := webhook.Message(first)
 			m.ID, m.Header[events.HeaderRedrive] = "redrive-1", "1"
 			return m
@@ -79,12 +82,12 @@ func TestWebhookSecondMessageWhileRunning(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			secondMessageWhileRunning(t, tc.again)
+			secondMessageWhileRunning(t, tc.waits, tc.again)
 		})
 	}
 }
 
-func secondMessageWhileRunning(t *testing.T, again func(first *tenantry.WebhookEvent) tenantry.Message) {
+func secondMessageWhileRunning(t *testing.T, waits bool, again func(first *tenantry.WebhookEvent) tenantry.Message) {
 	h := &heldHandler{release: make(chan struct{}), runs: map[string]int{}}
 	sys := tenantrytest.Start(t, func(c *node.Config) { c.Webhooks.Handler = h })
 	t.Cleanup(h.let) // before the system stops, which waits for the held run
@@ -109,11 +112,22 @@ func secondMessageWhileRunning(t *testing.T, again func(first *tenantry.WebhookE
 	require.EqualValues(t, 2, info.State.Msgs, "two messages of one webhook")
 	consumer, err := js.Consumer(ctx, events.StreamWebhooks, "webhooks")
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	pending := func() int {
 		ci, err := consumer.Info(ctx)
 		require.NoError(t, err)
-		return ci.Delivered.Stream == info.State.LastSeq && ci.NumAckPending == 1
-	}, 10*time.Second, 10*time.Millisecond, "the second message is acknowledged while the first is held")
+		if ci.Delivered.Stream != info.State.LastSeq {
+			return -1
+		}
+		return ci.NumAckPending
+	}
+	if waits {
+		require.Eventually(t, func() bool { return pending() == 2 }, 10*time.Second, 10*time.Millisecond, "both delivered")
+		require.Never(t, func() bool { return pending() != 2 }, 1500*time.Millisecond, 50*time.Millisecond,
+			"the second message waits while the first is held")
+	} else {
+		require.Eventually(t, func() bool { return pending() == 1 }, 10*time.Second, 10*time.Millisecond,
+			"the second message is acknowledged while the first is held")
+	}
 	require.Equal(t, 1, h.count("late-1"), "the second message did not run the handler")
 
 	h.let()
