@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,8 @@ func (h *holdingHandler) count() int {
 // waits for it in place, and finds it handled: the handler runs once.
 func TestWebhookSameMessageTwice(t *testing.T) {
 	t.Parallel()
-	_, p, h, m := claimSetup(t, "twice", worker.WebhookConfig{})
+	h := &holdingHandler{started: make(chan struct{}), release: make(chan struct{})}
+	_, p, m := claimSetup(t, "twice", worker.WebhookConfig{}, h)
 	first := make(chan error, 1)
 	go func() { first <- worker.HandleDelivery(p, t.Context(), m) }()
 	<-h.started
@@ -78,8 +80,9 @@ func TestWebhookSameMessageTwice(t *testing.T) {
 // delivery meanwhile.
 func TestWebhookClaimLapses(t *testing.T) {
 	t.Parallel()
-	sys, p, h, m := claimSetup(t, "lapses", worker.WebhookConfig{ClaimLease: 2 * time.Second})
+	h := &holdingHandler{started: make(chan struct{}), release: make(chan struct{})}
 	close(h.release)
+	sys, p, m := claimSetup(t, "lapses", worker.WebhookConfig{ClaimLease: 2 * time.Second}, h)
 	// The owner's first delivery recorded the event and claimed it, then
 	// its worker died: the record and the claim are all that is left.
 	_, err := sys.Node.Store.Pool().Exec(t.Context(), `INSERT INTO core.webhook_events (id, partner_id, account_id,
@@ -96,7 +99,7 @@ func TestWebhookClaimLapses(t *testing.T) {
 
 // claimSetup makes an account and a webhook processor with handler h,
 // and returns a delivery (sequence 42) of a webhook for the account.
-func claimSetup(t *testing.T, name string, cfg worker.WebhookConfig) (*tenantrytest.System, *worker.Webhooks, *holdingHandler, *events.Msg) {
+func claimSetup(t *testing.T, name string, cfg worker.WebhookConfig, h tenantry.WebhookHandler) (*tenantrytest.System, *worker.Webhooks, *events.Msg) {
 	t.Helper()
 	sys := tenantrytest.Start(t, nil)
 	partnerID, partner := sys.Partner()
@@ -104,7 +107,6 @@ func claimSetup(t *testing.T, name string, cfg worker.WebhookConfig) (*tenantryt
 	nc, js, err := events.Connect(sys.NATS.ClientURL(), "test")
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
-	h := &holdingHandler{started: make(chan struct{}), release: make(chan struct{})}
 	p := worker.NewWebhooks(cfg, sys.Node.Store, h, js, events.NewPublisher(js, 0), zaptest.NewLogger(t))
 	msg := webhook.Message(&tenantry.WebhookEvent{ID: store.NewID("whk"), PartnerID: partnerID, AccountID: accountID,
 		WebhookID: "w1", ReceivedAt: time.Now(), Body: []byte(`{}`)})
@@ -112,7 +114,7 @@ func claimSetup(t *testing.T, name string, cfg worker.WebhookConfig) (*tenantryt
 	for k, v := range msg.Header {
 		m.Header.Set(k, v)
 	}
-	return sys, p, h, m
+	return sys, p, m
 }
 
 // failingOnce fails its first run (not the script's doing: retried), then
@@ -137,34 +139,17 @@ func (h *failingOnce) HandleWebhook(context.Context, *tenantry.WebhookEvent) err
 // takes it over; the old owner, delivered again, then finds it handled.
 func TestWebhookRedriveTakesOver(t *testing.T) {
 	t.Parallel()
-	sys := tenantrytest.Start(t, nil)
-	partnerID, partner := sys.Partner()
-	accountID, _ := sys.Account(partner, "takeover")
-	nc, js, err := events.Connect(sys.NATS.ClientURL(), "test")
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
 	h := &failingOnce{}
-	p := worker.NewWebhooks(worker.WebhookConfig{}, sys.Node.Store, h, js, events.NewPublisher(js, 0), zaptest.NewLogger(t))
-	msg := webhook.Message(&tenantry.WebhookEvent{ID: store.NewID("whk"), PartnerID: partnerID, AccountID: accountID,
-		WebhookID: "w1", ReceivedAt: time.Now(), Body: []byte(`{}`)})
-	delivery := func(seq uint64, header ...string) *events.Msg {
-		m := &events.Msg{Subject: msg.Subject, Header: nats.Header{}, Data: msg.Data, Stream: events.StreamWebhooks, Sequence: seq, Delivered: 1}
-		for k, v := range msg.Header {
-			m.Header.Set(k, v)
-		}
-		for i := 0; i+1 < len(header); i += 2 {
-			m.Header.Set(header[i], header[i+1])
-		}
-		return m
-	}
-
-	owner := delivery(42)
+	sys, p, owner := claimSetup(t, "takeover", worker.WebhookConfig{}, h)
 	require.Error(t, worker.HandleDelivery(p, t.Context(), owner), "the first run fails; the owner would retry")
-	require.NoError(t, worker.HandleDelivery(p, t.Context(), delivery(99, events.HeaderRedrive, "7")), "the redrive runs it")
+	redrive := *owner
+	redrive.Sequence, redrive.Header = 99, nats.Header(http.Header(owner.Header).Clone())
+	redrive.Header.Set(events.HeaderRedrive, "7")
+	require.NoError(t, worker.HandleDelivery(p, t.Context(), &redrive), "the redrive runs it")
 	require.Equal(t, 2, h.runs)
 	var status string
 	require.NoError(t, sys.Node.Store.Pool().QueryRow(t.Context(), `SELECT status FROM core.webhook_events
-		WHERE account_id = $1 AND webhook_id = 'w1'`, accountID).Scan(&status))
+		WHERE account_id = $1 AND webhook_id = 'w1'`, owner.Header.Get(tenantry.HeaderTenant)).Scan(&status))
 	require.Equal(t, tenantry.WebhookProcessed, status)
 	owner.Delivered = 2
 	require.NoError(t, worker.HandleDelivery(p, t.Context(), owner))
