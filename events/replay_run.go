@@ -32,9 +32,10 @@ const window = 256
 // Bounds of what a replay holds: a batch is at most replayBatchMax
 // messages or replayBatchBytes of data (the messages read ahead of the
 // batch being checked and published, and given to the check at once),
-// and the ordered consumer buffers at most replayBufferBytes (or two
-// of the largest message the server takes, if more: a buffer smaller
-// than a message would stall), whatever the messages' size.
+// and the ordered consumer buffers as many messages as make about
+// replayBufferBytes at the stream's average message size (at least 32,
+// at most replayBatchMax): a count, as nats.go pulls faster by count
+// than by bytes, sized so that large messages are buffered by tens.
 const (
 	replayBatchMax    = 1000
 	replayBatchBytes  = 8 << 20
@@ -46,7 +47,8 @@ func newReplayer(ctx context.Context, js jetstream.JetStream, spec ReplaySpec, a
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: %w", spec.Stream, err)
 	}
-	r := &replayer{js: js, spec: spec, applied: applied, lastSeq: stream.CachedInfo().State.LastSeq, batchMax: replayBatchMax}
+	state := stream.CachedInfo().State
+	r := &replayer{js: js, spec: spec, applied: applied, lastSeq: state.LastSeq, batchMax: replayBatchMax}
 	if spec.ToSeq != 0 {
 		r.lastSeq = min(r.lastSeq, spec.ToSeq)
 	}
@@ -70,8 +72,7 @@ func newReplayer(ctx context.Context, js jetstream.JetStream, spec ReplaySpec, a
 	r.total = info.NumPending
 	if r.total > 0 {
 		// Pulling a batch's worth keeps the reader ahead of the check.
-		buffer := max(replayBufferBytes, 2*int(js.Conn().MaxPayload()))
-		if r.iter, err = cons.Messages(jetstream.PullMaxBytes(buffer)); err != nil {
+		if r.iter, err = cons.Messages(jetstream.PullMaxMessages(pullMessages(state))); err != nil {
 			return nil, fmt.Errorf("replay %s: %w", spec.Stream, err)
 		}
 	}
@@ -210,4 +211,13 @@ func (r *replayer) pace(ctx context.Context, start time.Time, n uint64) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// pullMessages is how many messages a replay of stream state buffers:
+// about replayBufferBytes' worth at its average message size.
+func pullMessages(state jetstream.StreamState) int {
+	if state.Msgs == 0 {
+		return replayBatchMax
+	}
+	return int(min(max(replayBufferBytes/(state.Bytes/state.Msgs+1), 32), replayBatchMax))
 }
