@@ -82,10 +82,7 @@ func writeStats(w *strings.Builder, rounds []round, figs []measurement, ref func
 // writeStatRounds is figs in every round: p50 / p99, throughput.
 func writeStatRounds(w *strings.Builder, title string, rounds []round, figs []measurement) {
 	fmt.Fprintf(w, "\n%s, each cell: p50 / p99, throughput.\n\n| measurement |", title)
-	for i := range rounds {
-		fmt.Fprintf(w, " round %d |", i+1)
-	}
-	w.WriteString("\n|---|" + strings.Repeat("--:|", len(rounds)) + "\n")
+	writeRoundColumns(w, len(rounds))
 	for _, f := range figs {
 		w.WriteString("| " + f.name + " |")
 		for i := range rounds {

@@ -57,10 +57,7 @@ func writeReplay(w *strings.Builder, rounds []round) {
 // round's raw ordered consumer.
 func writeReplayRounds(w *strings.Builder, rounds []round) {
 	w.WriteString("\nReplay, each cell: the time to go through every message, msgs/s, share of the same round's raw ordered consumer.\n\n| measurement |")
-	for i := range rounds {
-		fmt.Fprintf(w, " round %d |", i+1)
-	}
-	w.WriteString("\n|---|" + strings.Repeat("--:|", len(rounds)) + "\n")
+	writeRoundColumns(w, len(rounds))
 	for _, f := range replayFigures() {
 		w.WriteString("| " + f.name + " |")
 		for _, r := range rounds {

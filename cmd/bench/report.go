@@ -153,12 +153,18 @@ func writeTarget(w *strings.Builder, cfg config, rounds []round) {
 	}
 }
 
-func writeRounds(w *strings.Builder, cfg config, m machine, rounds []round) {
-	w.WriteString("\n### Every round\n\nEach cell: p50 / p99, throughput.\n\n| measurement |")
-	for i := range rounds {
+// writeRoundColumns ends a per-round table's header, after its first
+// column's: a column for each of n rounds, then the alignment row.
+func writeRoundColumns(w *strings.Builder, n int) {
+	for i := range n {
 		fmt.Fprintf(w, " round %d |", i+1)
 	}
-	w.WriteString("\n|---|" + strings.Repeat("--:|", len(rounds)) + "\n")
+	w.WriteString("\n|---|" + strings.Repeat("--:|", n) + "\n")
+}
+
+func writeRounds(w *strings.Builder, cfg config, m machine, rounds []round) {
+	w.WriteString("\n### Every round\n\nEach cell: p50 / p99, throughput.\n\n| measurement |")
+	writeRoundColumns(w, len(rounds))
 	for _, x := range measurements(cfg, m.Payload) {
 		w.WriteString("| " + x.name + " |")
 		for i := range rounds {

@@ -58,10 +58,7 @@ func writeSync(w *strings.Builder, m machine, rounds []round) {
 // round's CopyFrom.
 func writeSyncRounds(w *strings.Builder, rounds []round) {
 	w.WriteString("\nSyncs, each cell: the time to move every row, rows/s, share of the same round's raw CopyFrom.\n\n| measurement |")
-	for i := range rounds {
-		fmt.Fprintf(w, " round %d |", i+1)
-	}
-	w.WriteString("\n|---|" + strings.Repeat("--:|", len(rounds)) + "\n")
+	writeRoundColumns(w, len(rounds))
 	for _, f := range syncFigures() {
 		w.WriteString("| " + f.name + " |")
 		for _, r := range rounds {
