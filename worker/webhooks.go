@@ -153,7 +153,6 @@ func (p *Webhooks) record(ctx context.Context, m *events.Msg, ev *tenantry.Webho
 // a handler at all (WebhookScripts): a webhook for an account without one
 // is then recorded processed in one transaction, as with no handler.
 type handlerFinder interface {
-	HasHandler(ctx context.Context, accountID string) (bool, error)
 	// HandlerAccounts returns which of accountIDs have a handler, in
 	// one query.
 	HandlerAccounts(ctx context.Context, accountIDs []string) (map[string]bool, error)
@@ -169,9 +168,9 @@ func (p *Webhooks) initialStatus(ctx context.Context, m *events.Msg, accountID s
 	if !ok || events.Replayed(m) {
 		return tenantry.WebhookReceived, nil
 	}
-	var has bool
-	err := p.await(ctx, func() (err error) { has, err = f.HasHandler(ctx, accountID); return err })
-	if err != nil || has {
+	var has map[string]bool
+	err := p.await(ctx, func() (err error) { has, err = f.HandlerAccounts(ctx, []string{accountID}); return err })
+	if err != nil || has[accountID] {
 		return tenantry.WebhookReceived, err
 	}
 	return tenantry.WebhookProcessed, nil

@@ -60,12 +60,6 @@ func NewWebhookScripts(cfg WebhookConfig, st *store.Store, s Scripts, publicURL 
 		outageWait: cfg.OutageWait, log: log}
 }
 
-// HasHandler reports whether account accountID has a handler to run.
-func (h *WebhookScripts) HasHandler(ctx context.Context, accountID string) (bool, error) {
-	id, err := h.store.WebhookHandlerID(ctx, accountID)
-	return id != "", err
-}
-
 // HandlerAccounts returns which of accountIDs have a handler to run.
 func (h *WebhookScripts) HandlerAccounts(ctx context.Context, accountIDs []string) (map[string]bool, error) {
 	return h.store.WebhookHandlerAccounts(ctx, accountIDs)
